@@ -1,0 +1,3 @@
+"""`synth harvest`: run the spiders (filled in by the harvest work)."""
+
+COMMANDS = []

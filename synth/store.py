@@ -1,0 +1,359 @@
+"""The record store: one SQLite file in the project's data folder.
+
+Every observation of a study (one source's record) is kept as a provenance row;
+the stored record is *derived* from its provenance rows in a fixed source order,
+so merging is order-independent and re-harvesting the same data changes nothing.
+SQLite in WAL mode with one transaction per record makes a SIGKILL at any moment
+leave either the whole record or none of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from synth.dedupe import TitleIndex, conflicts
+from synth.normalize import title_key
+from synth.records import InvalidRecord, Record, content_hash, utcnow
+
+# Which source's version of a field wins when sources disagree (best metadata first).
+SOURCE_PRIORITY = {"pubmed": 0, "europepmc": 1, "import": 2, "crossref": 3, "openalex": 4}
+_SCALARS = ("title", "abstract", "doi", "pmid", "pmcid", "openalex", "year", "journal", "language", "url")
+_LISTS = ("pub_types", "keywords", "mesh")
+_JSON_COLS = ("authors", "pub_types", "keywords", "mesh")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records(
+  id TEXT PRIMARY KEY,
+  doi TEXT, pmid TEXT, pmcid TEXT, openalex TEXT,
+  title TEXT NOT NULL, title_key TEXT NOT NULL, abstract TEXT NOT NULL DEFAULT '',
+  authors TEXT NOT NULL DEFAULT '[]', year INTEGER, journal TEXT NOT NULL DEFAULT '',
+  pub_types TEXT NOT NULL DEFAULT '[]', keywords TEXT NOT NULL DEFAULT '[]', mesh TEXT NOT NULL DEFAULT '[]',
+  language TEXT NOT NULL DEFAULT '', url TEXT NOT NULL DEFAULT '',
+  content_hash TEXT NOT NULL,
+  design TEXT, relevance REAL, coded_hash TEXT,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, created_run INTEGER,
+  merged_into TEXT
+);
+CREATE INDEX IF NOT EXISTS records_doi ON records(doi);
+CREATE INDEX IF NOT EXISTS records_pmid ON records(pmid);
+CREATE INDEX IF NOT EXISTS records_pmcid ON records(pmcid);
+CREATE INDEX IF NOT EXISTS records_openalex ON records(openalex);
+CREATE INDEX IF NOT EXISTS records_title_key ON records(title_key);
+CREATE INDEX IF NOT EXISTS records_year ON records(year);
+CREATE INDEX IF NOT EXISTS records_created_run ON records(created_run);
+
+-- One row per (source, source_id): what that source said, as a Record JSON.
+CREATE TABLE IF NOT EXISTS provenance(
+  source TEXT NOT NULL, source_id TEXT NOT NULL, record_id TEXT NOT NULL,
+  database TEXT NOT NULL DEFAULT '', data TEXT NOT NULL,
+  first_seen TEXT NOT NULL, fetched_at TEXT NOT NULL, run_id INTEGER,
+  PRIMARY KEY(source, source_id)
+);
+CREATE INDEX IF NOT EXISTS provenance_record ON provenance(record_id);
+
+CREATE TABLE IF NOT EXISTS quarantine(
+  id INTEGER PRIMARY KEY, source TEXT NOT NULL, source_id TEXT NOT NULL DEFAULT '',
+  location TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL, raw TEXT NOT NULL DEFAULT '',
+  run_id INTEGER, at TEXT NOT NULL,
+  UNIQUE(source, source_id, location, reason)
+);
+
+CREATE TABLE IF NOT EXISTS runs(
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+  status TEXT NOT NULL DEFAULT 'running', pid INTEGER, summary TEXT NOT NULL DEFAULT '{}'
+);
+
+-- Harvest windows fully stored, per source and query (a changed query starts afresh).
+CREATE TABLE IF NOT EXISTS windows(
+  source TEXT NOT NULL, query_hash TEXT NOT NULL, since TEXT NOT NULL, until TEXT NOT NULL,
+  records INTEGER NOT NULL DEFAULT 0, run_id INTEGER, completed_at TEXT NOT NULL,
+  PRIMARY KEY(source, query_hash, since, until)
+);
+
+CREATE TABLE IF NOT EXISTS failed_requests(
+  id INTEGER PRIMARY KEY, run_id INTEGER, source TEXT NOT NULL, url TEXT NOT NULL,
+  error TEXT NOT NULL, at TEXT NOT NULL, resolved INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class Outcome:
+    NEW = "new"
+    UPDATED = "updated"
+    MERGED = "merged"  # a duplicate from another source (or another record) merged in
+    UNCHANGED = "unchanged"
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.executescript(SCHEMA)
+        self._titles: TitleIndex | None = None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @contextmanager
+    def transaction(self):
+        """BEGIN IMMEDIATE … COMMIT: one writer at a time, all or nothing."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ writing
+    def upsert(self, rec: Record, run_id: int | None = None) -> tuple[str, str]:
+        """Store one observation; returns (outcome, record_id).
+
+        Raises InvalidRecord (after normalising) for the caller to quarantine.
+        """
+        rec = rec.normalized()
+        rec.validate()
+        with self.transaction() as c:
+            prev = c.execute(
+                "SELECT record_id, data FROM provenance WHERE source=? AND source_id=?",
+                (rec.source, rec.source_id or _fallback_id(rec)),
+            ).fetchone()
+            source_id = rec.source_id or _fallback_id(rec)
+            matches = self._matches(rec)
+            if prev:
+                live = self._live_id(prev["record_id"])
+                if live:
+                    matches = [live] + [m for m in matches if m != live]
+            before = None
+            if matches:
+                target = self._oldest(matches)
+                before = c.execute("SELECT content_hash FROM records WHERE id=?", (target,)).fetchone()[0]
+                for other in matches:
+                    if other != target:
+                        self._merge_into(other, target)
+            else:
+                target = self._new_id(rec)
+            data = json.dumps(rec.to_dict(), ensure_ascii=False, sort_keys=True)
+            now = utcnow()
+            if prev:
+                c.execute(
+                    "UPDATE provenance SET record_id=?, data=?, fetched_at=?, run_id=?, database=? WHERE source=? AND source_id=?",
+                    (target, data, rec.fetched_at or now, run_id, rec.database, rec.source, source_id),
+                )
+            else:
+                c.execute(
+                    "INSERT INTO provenance(source, source_id, record_id, database, data, first_seen, fetched_at, run_id) VALUES (?,?,?,?,?,?,?,?)",
+                    (rec.source, source_id, target, rec.database, data, now, rec.fetched_at or now, run_id),
+                )
+            after = self._rebuild(target, run_id, creating=before is None)
+            merged_others = len(matches) > 1
+        if before is None:
+            return Outcome.NEW, target
+        if not prev or merged_others:
+            return Outcome.MERGED, target
+        return (Outcome.UNCHANGED if after == before else Outcome.UPDATED), target
+
+    def quarantine(self, source: str, reason: str, raw: str = "", source_id: str = "", location: str = "", run_id: int | None = None) -> None:
+        self.conn.execute(
+            "INSERT INTO quarantine(source, source_id, location, reason, raw, run_id, at) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT(source, source_id, location, reason) DO UPDATE SET raw=excluded.raw, run_id=excluded.run_id, at=excluded.at",
+            (source, source_id or "", location or "", reason, raw[:20000], run_id, utcnow()),
+        )
+
+    def _matches(self, rec: Record) -> list[str]:
+        found: list[str] = []
+        for col in ("doi", "pmid", "pmcid", "openalex"):
+            val = getattr(rec, col)
+            if val:
+                for row in self.conn.execute(f"SELECT id FROM records WHERE {col}=? AND merged_into IS NULL", (val,)):
+                    if row[0] not in found:
+                        found.append(row[0])
+        if found:
+            return found
+        # No shared identifier: same normalised title and year, fuzzily, unless identifiers conflict.
+        cand = self.titles().match(title_key(rec.title), rec.year)
+        if cand:
+            row = self.conn.execute("SELECT doi, pmid, pmcid, openalex FROM records WHERE id=?", (cand,)).fetchone()
+            if row and not conflicts(dict(row), rec.identifiers()):
+                return [cand]
+        return []
+
+    def titles(self) -> TitleIndex:
+        if self._titles is None:
+            self._titles = TitleIndex(self.conn)
+        return self._titles
+
+    def _live_id(self, record_id: str) -> str | None:
+        seen = set()
+        while record_id and record_id not in seen:
+            seen.add(record_id)
+            row = self.conn.execute("SELECT merged_into FROM records WHERE id=?", (record_id,)).fetchone()
+            if row is None:
+                return None
+            if row[0] is None:
+                return record_id
+            record_id = row[0]
+        return None
+
+    def _oldest(self, ids: list[str]) -> str:
+        q = f"SELECT id FROM records WHERE id IN ({','.join('?' * len(ids))}) ORDER BY rowid LIMIT 1"
+        return self.conn.execute(q, ids).fetchone()[0]
+
+    def _merge_into(self, other: str, target: str) -> None:
+        self.conn.execute("UPDATE provenance SET record_id=? WHERE record_id=?", (target, other))
+        self.conn.execute("UPDATE records SET merged_into=?, updated_at=? WHERE id=?", (target, utcnow(), other))
+        self.titles().discard(other)
+        self.conn.execute("INSERT INTO meta(key, value) VALUES ('changed_at', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (utcnow(),))
+
+    def _new_id(self, rec: Record) -> str:
+        ids = rec.identifiers()
+        key = next((f"{k}:{v}" for k, v in ids.items()), f"{rec.source}:{rec.source_id}")
+        base = "s" + hashlib.sha1(key.encode()).hexdigest()[:10]
+        rid, n = base, 1
+        while self.conn.execute("SELECT 1 FROM records WHERE id=?", (rid,)).fetchone():
+            n += 1
+            rid = f"{base}-{n}"
+        return rid
+
+    def _rebuild(self, record_id: str, run_id: int | None, creating: bool) -> str:
+        """Derive the stored record from all its provenance rows; returns its content hash."""
+        rows = self.conn.execute("SELECT source, data FROM provenance WHERE record_id=?", (record_id,)).fetchall()
+        obs = sorted((json.loads(r["data"]) for r in rows), key=lambda d: (SOURCE_PRIORITY.get(d["source"], 9), d.get("source_id", "")))
+        merged: dict = {k: None for k in _SCALARS}
+        for k in _SCALARS:
+            merged[k] = next((o[k] for o in obs if o.get(k)), None)
+        merged["title"] = merged["title"] or ""
+        merged["abstract"] = merged["abstract"] or ""
+        merged["journal"] = merged["journal"] or ""
+        merged["language"] = merged["language"] or ""
+        merged["url"] = merged["url"] or ""
+        merged["authors"] = next((o["authors"] for o in obs if o.get("authors")), [])
+        for k in _LISTS:
+            seen, vals = set(), []
+            for o in obs:
+                for v in o.get(k) or []:
+                    if v.lower() not in seen:
+                        seen.add(v.lower())
+                        vals.append(v)
+            merged[k] = vals
+        h = content_hash(merged)
+        now = utcnow()
+        cols = {**merged, "title_key": title_key(merged["title"]), "content_hash": h}
+        for k in _JSON_COLS:
+            cols[k] = json.dumps(cols[k], ensure_ascii=False)
+        if creating:
+            cols.update(id=record_id, created_at=now, updated_at=now, created_run=run_id)
+            names = ",".join(cols)
+            self.conn.execute(f"INSERT INTO records({names}) VALUES ({','.join('?' * len(cols))})", list(cols.values()))
+        else:
+            old = self.conn.execute("SELECT content_hash FROM records WHERE id=?", (record_id,)).fetchone()[0]
+            if old != h:
+                cols["updated_at"] = now
+            sets = ",".join(f"{k}=?" for k in cols)
+            self.conn.execute(f"UPDATE records SET {sets} WHERE id=?", [*cols.values(), record_id])
+        self.titles().add(record_id, cols["title_key"], merged["year"])
+        return h
+
+    # ------------------------------------------------------------------ reading
+    def get(self, ref: str) -> dict | None:
+        """A live record by synth id (following merges), DOI, PMID, PMCID or OpenAlex id."""
+        ref = (ref or "").strip()
+        rid = self._live_id(ref) if ref else None
+        if rid is None:
+            from synth import normalize as N
+
+            for col, val in (("doi", N.normalize_doi(ref)), ("pmcid", N.normalize_pmcid(ref) if ref.upper().startswith("PMC") else None),
+                             ("pmid", N.normalize_pmid(ref)), ("openalex", N.normalize_openalex(ref) if ref.upper().startswith("W") else None)):
+                if val:
+                    row = self.conn.execute(f"SELECT id FROM records WHERE {col}=? AND merged_into IS NULL", (val,)).fetchone()
+                    if row:
+                        rid = row[0]
+                        break
+        if rid is None:
+            return None
+        row = self.conn.execute("SELECT * FROM records WHERE id=?", (rid,)).fetchone()
+        return row_to_dict(row) if row else None
+
+    def provenance(self, record_id: str) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT source, source_id, database, first_seen, fetched_at, run_id FROM provenance WHERE record_id=? ORDER BY first_seen, source",
+            (record_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def iter_records(self, where: str = "", params: tuple = (), batch: int = 500) -> Iterator[dict]:
+        """Live records in id order, streamed in batches (never the whole corpus in memory)."""
+        last = ""
+        extra = f" AND ({where})" if where else ""
+        while True:
+            rows = self.conn.execute(
+                f"SELECT * FROM records WHERE merged_into IS NULL AND id > ?{extra} ORDER BY id LIMIT ?",
+                (last, *params, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield row_to_dict(r)
+            last = rows[-1]["id"]
+
+    def count(self, where: str = "", params: tuple = ()) -> int:
+        extra = f" AND ({where})" if where else ""
+        return self.conn.execute(f"SELECT COUNT(*) FROM records WHERE merged_into IS NULL{extra}", params).fetchone()[0]
+
+    def sources_of(self, record_id: str) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT source FROM provenance WHERE record_id=? ORDER BY source", (record_id,))]
+
+    # ------------------------------------------------------------------ runs
+    def start_run(self, kind: str) -> int:
+        import os
+
+        cur = self.conn.execute("INSERT INTO runs(kind, started_at, pid) VALUES (?,?,?)", (kind, utcnow(), os.getpid()))
+        return cur.lastrowid
+
+    def finish_run(self, run_id: int, status: str, summary: dict) -> None:
+        self.conn.execute(
+            "UPDATE runs SET finished_at=?, status=?, summary=? WHERE id=?",
+            (utcnow(), status, json.dumps(summary, ensure_ascii=False), run_id),
+        )
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO meta(key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+
+def _fallback_id(rec: Record) -> str:
+    ids = rec.identifiers()
+    return next(iter(ids.values()), "") or title_key(rec.title)[:200]
+
+
+def row_to_dict(row: sqlite3.Row) -> dict:
+    d = dict(row)
+    for k in _JSON_COLS:
+        if k in d and isinstance(d[k], str):
+            d[k] = json.loads(d[k])
+    return d
+
+
+__all__ = ["Store", "Outcome", "InvalidRecord", "SCHEMA", "row_to_dict"]

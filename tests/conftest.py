@@ -1,0 +1,25 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_FIXTURES = REPO.parent / "shared" / "fixtures" / "real"
+
+
+@pytest.fixture
+def real_fixtures() -> Path:
+    """The real API samples in ../shared/fixtures/real (CI has them)."""
+    if not REAL_FIXTURES.is_dir():
+        pytest.skip(f"real API samples not found at {REAL_FIXTURES} (needs ../shared beside the repo)")
+    return REAL_FIXTURES
+
+
+@pytest.fixture
+def project(tmp_path):
+    from synth.project import init_project
+
+    return init_project(tmp_path / "review")
