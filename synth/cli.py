@@ -44,7 +44,10 @@ def cli(ctx: click.Context, project_dir: str | None) -> None:
 
 pass_ctx = click.make_pass_decorator(Context)
 
-_COMMAND_MODULES = ["project", "harvest", "records"]
+_COMMAND_MODULES = [
+    "project", "harvest", "imports", "records", "index", "search",
+    "mechanisms", "tables", "screening", "report", "refresh", "demo",
+]
 
 
 def _register() -> None:

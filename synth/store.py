@@ -81,6 +81,32 @@ CREATE TABLE IF NOT EXISTS failed_requests(
 );
 
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+-- Evidence sentences, written by `synth index` (role filled in by the mechanism coder).
+CREATE TABLE IF NOT EXISTS sentences(
+  record_id TEXT NOT NULL, idx INTEGER NOT NULL, section TEXT NOT NULL DEFAULT '', text TEXT NOT NULL,
+  role TEXT,  -- context | mechanism | outcome | background
+  PRIMARY KEY(record_id, idx)
+);
+
+-- Automatic codes, replaced whole per record by the coder. idx -1 = record level.
+CREATE TABLE IF NOT EXISTS codes(
+  record_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,  -- mechanism | outcome | context
+  code TEXT NOT NULL, score REAL NOT NULL,
+  PRIMARY KEY(record_id, idx, kind, code)
+);
+
+-- Human decisions: always beat automatic codes; survive refresh and rebuild.
+CREATE TABLE IF NOT EXISTS curation(
+  record_id TEXT NOT NULL, idx INTEGER NOT NULL DEFAULT -1, code TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK(decision IN ('accept', 'reject')), at TEXT NOT NULL,
+  PRIMARY KEY(record_id, idx, code)
+);
+
+CREATE TABLE IF NOT EXISTS screening(
+  record_id TEXT PRIMARY KEY, decision TEXT NOT NULL CHECK(decision IN ('include', 'exclude')),
+  reason TEXT NOT NULL DEFAULT '', at TEXT NOT NULL
+);
 """
 
 

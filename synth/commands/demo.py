@@ -1,0 +1,3 @@
+"""`synth demo`: the whole pipeline on the bundled sample, offline."""
+
+COMMANDS = []

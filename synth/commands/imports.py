@@ -1,0 +1,3 @@
+"""`synth import`: database export files (RIS, MEDLINE, BibTeX, CSV, JSONL)."""
+
+COMMANDS = []

@@ -1,0 +1,3 @@
+"""`synth index` and `synth check`: embeddings in Chroma, kept in step with the store."""
+
+COMMANDS = []

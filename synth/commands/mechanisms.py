@@ -1,0 +1,3 @@
+"""`synth theory`, `synth mechanisms`, `synth evidence`, `synth code`."""
+
+COMMANDS = []

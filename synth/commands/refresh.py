@@ -1,0 +1,3 @@
+"""`synth refresh`, `synth status`, `synth new`, `synth quarantine`."""
+
+COMMANDS = []

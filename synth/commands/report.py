@@ -1,0 +1,3 @@
+"""`synth report`: the self-contained HTML evidence report."""
+
+COMMANDS = []

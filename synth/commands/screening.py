@@ -1,0 +1,3 @@
+"""`synth screen`: include/exclude decisions."""
+
+COMMANDS = []

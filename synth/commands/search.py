@@ -1,0 +1,3 @@
+"""`synth search`, `synth show`, `synth similar`."""
+
+COMMANDS = []

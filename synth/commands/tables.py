@@ -1,0 +1,3 @@
+"""`synth table`: CMOC review tables."""
+
+COMMANDS = []
