@@ -1,3 +1,342 @@
-"""`synth search`, `synth show`, `synth similar`."""
+"""`synth search`, `synth show`, `synth similar`.
 
-COMMANDS = []
+Only click and the standard library at import time: every `synth` command imports this
+module, and `synth search` itself must start fast (no torch, ever).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import click
+
+from synth.cli import pass_ctx
+
+_DESIGN_HELP = ("rct, quasi_experimental, cohort, cross_sectional, qualitative, mixed_methods, systematic_review, "
+                "scoping_review, realist_review, realist_evaluation, protocol, other")
+CSV_FIELDS = ["rank", "score", "id", "doi", "pmid", "year", "design", "title", "journal", "first_author",
+              "mechanisms", "snippet", "snippet_section", "sources"]
+JSON_DROP = ("snippet_marked",)
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Repeatable options also accept comma-separated lists: --design rct,cohort."""
+    return tuple(v.strip() for raw in values for v in raw.split(",") if v.strip())
+
+
+def filter_options(f):
+    for opt in reversed([
+        click.option("--year-from", type=int, help="Only records published in or after this year."),
+        click.option("--year-to", type=int, help="Only records published in or before this year."),
+        click.option("--source", "sources", multiple=True, help="pubmed, europepmc, openalex, crossref or import (repeatable)."),
+        click.option("--design", "designs", multiple=True, help=f"Study design (repeatable): {_DESIGN_HELP}."),
+        click.option("--mechanism", "mechanisms", multiple=True, help="Mechanism id from the programme theory (repeatable)."),
+        click.option("--include-excluded", is_flag=True, help="Also show records excluded at screening."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _filters(year_from, year_to, sources, designs, mechanisms, include_excluded):
+    from synth.search import Filters
+
+    return Filters(year_from=year_from, year_to=year_to, sources=_split(sources), designs=_split(designs),
+                   mechanisms=_split(mechanisms), include_excluded=include_excluded)
+
+
+def _searcher(ctx):
+    from synth.search import Searcher
+
+    return Searcher(ctx.project)
+
+
+def _check_k(k: int) -> None:
+    from synth.errors import SynthError
+
+    if k < 1:
+        raise SynthError("-k must be at least 1")
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("-k", "--limit", "k", default=10, show_default=True, help="Number of results.")
+@filter_options
+@click.option("--by-mechanism", is_flag=True, help="Group the results under their mechanisms.")
+@click.option("--json", "as_json", is_flag=True, help="NDJSON: one result a line.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@pass_ctx
+def search_cmd(ctx, query, k, year_from, year_to, sources, designs, mechanisms, include_excluded, by_mechanism, as_json, as_csv):
+    """Search the evidence by meaning and by exact terms.
+
+    QUERY can be a concept ("feeling understood by someone who has been there") or exact
+    terms ("peer navigator", "first-episode psychosis"); both are ranked together.
+    """
+    from synth.search import check_query
+
+    query = check_query(query)  # before opening anything: a bad query fails fast
+    _check_k(k)
+    s = _searcher(ctx)
+    try:
+        results = s.search(query, k=k, filters=_filters(year_from, year_to, sources, designs, mechanisms, include_excluded))
+        groups = _group_by_mechanism(s, results) if by_mechanism else None
+    finally:
+        s.close()
+    if as_json:
+        _write_json(results, groups)
+    elif as_csv:
+        _write_csv(results)
+    else:
+        _print_results(query, results, groups)
+
+
+@click.command("show")
+@click.argument("ref", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="The whole record as one JSON object.")
+@pass_ctx
+def show_cmd(ctx, ref, as_json):
+    """Show one record (by synth id, DOI, PMID, PMCID or OpenAlex id): identifiers, provenance,
+    design, screening, and every evidence sentence with its section, role and mechanism codes."""
+    s = _searcher(ctx)
+    try:
+        s.require_corpus()
+        data = record_details(s, s.resolve(ref))
+    finally:
+        s.close()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        _print_record(data)
+
+
+@click.command("similar")
+@click.argument("ref", metavar="ID")
+@click.option("-k", "--limit", "k", default=10, show_default=True, help="Number of results.")
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="NDJSON: one result a line.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@pass_ctx
+def similar_cmd(ctx, ref, k, year_from, year_to, sources, designs, mechanisms, include_excluded, as_json, as_csv):
+    """Records nearest in meaning to record ID (by their stored vectors)."""
+    _check_k(k)
+    s = _searcher(ctx)
+    try:
+        rec, results = s.similar(ref, k=k, filters=_filters(year_from, year_to, sources, designs, mechanisms, include_excluded))
+    finally:
+        s.close()
+    if as_json:
+        _write_json(results, None)
+    elif as_csv:
+        _write_csv(results)
+    else:
+        _print_results(f"records similar to {rec['id']}: {rec['title']}", results, None, similar=True)
+
+
+# --------------------------------------------------------------------------- data
+def record_details(s, rec: dict) -> dict:
+    """Everything `synth show` prints."""
+    from synth.search import record_mechanism_ids
+
+    store = s.store
+    rid = rec["id"]
+    codes: dict[int, list[dict]] = {}
+    for r in store.conn.execute("SELECT idx, kind, code, score FROM codes WHERE record_id=? ORDER BY idx, kind, score DESC", (rid,)):
+        codes.setdefault(r["idx"], []).append({"kind": r["kind"], "code": r["code"], "score": round(r["score"], 3)})
+    curation = [dict(r) for r in store.conn.execute("SELECT idx, code, decision, at FROM curation WHERE record_id=? ORDER BY idx, code", (rid,))]
+    screening = store.conn.execute("SELECT decision, reason, at FROM screening WHERE record_id=?", (rid,)).fetchone()
+    sentences = [sent | {"codes": codes.get(sent["idx"], [])} for sent in s.sentences_of(rid)]
+    design = rec.get("design")
+    if design is None:
+        from synth.design import classify_record
+
+        design = classify_record(rec)
+    mechanisms = []
+    try:
+        from synth.mechanisms.codes import record_mechanisms
+
+        mechanisms = record_mechanisms(store, rid)
+    except ImportError:
+        mechanisms = [{"id": m} for m in record_mechanism_ids(store, rid)]
+    provenance = store.provenance(rid)
+    for p in provenance:
+        row = store.conn.execute("SELECT data FROM provenance WHERE source=? AND source_id=?", (p["source"], p["source_id"])).fetchone()
+        d = json.loads(row[0]) if row else {}
+        p["title"] = d.get("title")
+        p["identifiers"] = {k: d.get(k) for k in ("doi", "pmid", "pmcid", "openalex") if d.get(k)}
+    return {
+        "id": rid, "doi": rec.get("doi"), "pmid": rec.get("pmid"), "pmcid": rec.get("pmcid"), "openalex": rec.get("openalex"),
+        "title": rec.get("title"), "authors": rec.get("authors"), "year": rec.get("year"), "journal": rec.get("journal"),
+        "pub_types": rec.get("pub_types"), "keywords": rec.get("keywords"), "mesh": rec.get("mesh"), "url": rec.get("url"),
+        "design": design, "relevance": rec.get("relevance"),
+        "screening": dict(screening) if screening else None,
+        "mechanisms": mechanisms, "record_codes": codes.get(-1, []), "curation": curation,
+        "provenance": provenance, "sentences": sentences, "abstract": rec.get("abstract"),
+        "created_at": rec.get("created_at"), "updated_at": rec.get("updated_at"),
+    }
+
+
+def _group_by_mechanism(s, results: list[dict]) -> list[dict]:
+    """Results under each of their mechanisms (a result may appear under several); uncoded last."""
+    names = _mechanism_names(s)
+    groups: dict[str, list[dict]] = {}
+    for r in results:
+        for m in r["mechanisms"] or ["(no mechanism)"]:
+            groups.setdefault(m, []).append(r)
+    order = sorted(groups, key=lambda m: (m == "(no mechanism)", min(r["rank"] for r in groups[m])))
+    return [{"mechanism": m, "name": names.get(m, m), "results": groups[m]} for m in order]
+
+
+def _mechanism_names(s) -> dict[str, str]:
+    try:
+        from synth.mechanisms.theory import load_theory
+
+        theory = load_theory(s.project)
+        return {getattr(m, "id", None) or m["id"]: getattr(m, "name", None) or m["name"] for m in theory.mechanisms}
+    except Exception:  # noqa: BLE001 - names are cosmetic; ids are shown instead
+        return {}
+
+
+# --------------------------------------------------------------------------- output
+def _json_result(r: dict) -> dict:
+    return {k: v for k, v in r.items() if k not in JSON_DROP}
+
+
+def _write_json(results, groups) -> None:
+    out = sys.stdout
+    if groups is not None:
+        for g in groups:
+            out.write(json.dumps({"mechanism": g["mechanism"], "name": g["name"],
+                                  "results": [_json_result(r) for r in g["results"]]}, ensure_ascii=False) + "\n")
+        return
+    for r in results:
+        out.write(json.dumps(_json_result(r), ensure_ascii=False) + "\n")
+
+
+def _write_csv(results) -> None:
+    w = csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in results:
+        row = dict(r)
+        row["mechanisms"] = ";".join(r.get("mechanisms") or [])
+        row["sources"] = ";".join(r.get("sources") or [])
+        w.writerow(row)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _citation(r: dict) -> str:
+    ids = []
+    if r.get("doi"):
+        ids.append(f"doi:{r['doi']}")
+    if r.get("pmid"):
+        ids.append(f"PMID {r['pmid']}")
+    return " · ".join(ids)
+
+
+def _results_table(results, query: str, similar: bool):
+    from rich.markup import escape
+    from rich.table import Table
+
+    from synth import highlight
+    from synth.design import LABELS
+
+    stems = set() if similar else highlight.query_stems(query)
+    t = Table(show_lines=True, expand=True)
+    t.add_column("#", justify="right", no_wrap=True)
+    t.add_column("Study", ratio=2)
+    t.add_column("Year", no_wrap=True)
+    t.add_column("Design", no_wrap=True)
+    if not similar:
+        t.add_column("Best-matching evidence", ratio=3)
+    t.add_column("Score", justify="right", no_wrap=True)
+    for r in results:
+        study = f"[bold]{highlight.mark_rich(r['title'], stems)}[/bold]"
+        meta = " ".join(x for x in (escape(r.get("first_author") or ""), escape(r.get("journal") or "")) if x)
+        study += f"\n[dim]{meta}[/dim]" if meta else ""
+        study += f"\n[cyan]{escape(r['id'])}[/cyan] [dim]{escape(_citation(r))}[/dim]"
+        if r.get("mechanisms"):
+            study += f"\n[magenta]{escape(', '.join(r['mechanisms']))}[/magenta]"
+        row = [str(r["rank"]), study, str(r.get("year") or ""), LABELS.get(r.get("design") or "", r.get("design") or "")]
+        if not similar:
+            section = f"[dim]{escape(r['snippet_section'].title())}:[/dim] " if r.get("snippet_section") else ""
+            row.append(section + highlight.mark_rich(r.get("snippet") or "", stems))
+        row.append(f"{r['score']:.3f}")
+        t.add_row(*row)
+    return t
+
+
+def _print_results(query, results, groups, similar: bool = False) -> None:
+    from rich.markup import escape
+
+    con = _console()
+    if not results:
+        click.echo("No results." + ("" if similar else " Try other words, or fewer filters."), err=True)
+        return
+    if groups is None:
+        if similar:
+            con.print(f"[bold]{escape(query)}[/bold]")
+        con.print(_results_table(results, query, similar))
+        return
+    for g in groups:
+        con.rule(f"[bold magenta]{escape(g['name'])}[/bold magenta] [dim]({len(g['results'])})[/dim]")
+        con.print(_results_table(g["results"], query, similar))
+
+
+def _print_record(d: dict) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from synth.design import LABELS
+
+    con = _console()
+    con.rule(f"[bold]{escape(d['id'])}[/bold]")
+    con.print(f"[bold]{escape(d['title'] or '')}[/bold]")
+    authors = d.get("authors") or []
+    authors = [a if isinstance(a, str) else " ".join(filter(None, (a.get("family"), a.get("given")))) for a in authors]
+    if authors:
+        con.print(escape("; ".join(authors[:8]) + (" et al." if len(authors) > 8 else "")))
+    con.print(escape(" · ".join(str(x) for x in (d.get("journal"), d.get("year")) if x)))
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim")
+    facts.add_column()
+    for label, key in (("DOI", "doi"), ("PMID", "pmid"), ("PMCID", "pmcid"), ("OpenAlex", "openalex"), ("URL", "url")):
+        if d.get(key):
+            facts.add_row(label, escape(str(d[key])))
+    facts.add_row("Design", LABELS.get(d.get("design") or "", d.get("design") or "unknown"))
+    if d.get("pub_types"):
+        facts.add_row("Publication types", escape(", ".join(d["pub_types"])))
+    if d.get("relevance") is not None:
+        facts.add_row("Relevance", f"{d['relevance']:.2f}")
+    sc = d.get("screening")
+    facts.add_row("Screening", escape(f"{sc['decision']}" + (f" ({sc['reason']})" if sc.get("reason") else "")) if sc else "not screened")
+    if d.get("mechanisms"):
+        facts.add_row("Mechanisms", escape(", ".join(
+            f"{m.get('name') or m['id']}" + (f" ({m['score']:.2f})" if isinstance(m.get("score"), (int, float)) else "")
+            + (" [curated]" if m.get("curated") else "") for m in d["mechanisms"])))
+    con.print(facts)
+
+    prov = Table(title="Provenance", title_justify="left", expand=False)
+    for col in ("source", "source id", "database", "first seen", "fetched", "run"):
+        prov.add_column(col)
+    for p in d["provenance"]:
+        prov.add_row(*(escape(str(p.get(k) or "")) for k in ("source", "source_id", "database", "first_seen", "fetched_at", "run_id")))
+    con.print(prov)
+
+    st = Table(title="Evidence sentences", title_justify="left", show_lines=False, expand=True)
+    st.add_column("#", justify="right", no_wrap=True)
+    st.add_column("Section", no_wrap=True, style="dim")
+    st.add_column("Role", no_wrap=True)
+    st.add_column("Sentence", ratio=4)
+    st.add_column("Codes", ratio=1, style="magenta")
+    for s in d["sentences"]:
+        codes = ", ".join(f"{c['code']}" for c in s.get("codes") or [] if c["kind"] == "mechanism")
+        st.add_row(str(s["idx"]), escape(s.get("section") or ""), escape(s.get("role") or ""), escape(s["text"]), escape(codes))
+    con.print(st)
+
+
+COMMANDS = [search_cmd, show_cmd, similar_cmd]

@@ -1,0 +1,461 @@
+"""Keep the vector index in step with the record store, incrementally by content hash.
+
+sync():  embeds live records whose content hash the index has not seen (records and their
+         sentences), replaces a changed record's vectors and `sentences` rows, removes records
+         merged away or deleted, refreshes vector metadata (sources, design) that changed
+         without the text changing. The model is loaded only when there is something to embed,
+         so a re-index with no changes costs a few SQL queries.
+check(): compares the store, the index_state table and what Chroma actually holds;
+         `repair=True` deletes orphan vectors, forgets what is missing, and re-syncs.
+
+Crash safety: vectors are upserted before the SQLite state row that records them, so a crash
+re-embeds at most one chunk; a rebuild fills new collections and switches the pointer last.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Iterable
+
+import numpy as np
+
+from index import vectors as V
+from synth.errors import SynthError
+from synth.sentences import split_abstract
+
+CHUNK_RECORDS = 256  # records embedded per step: bounds memory, and is enough to sort batches by length
+
+
+def _ensure_state(store) -> None:
+    store.conn.executescript(V.STATE_SCHEMA)
+
+
+def record_text(rec: dict) -> str:
+    """What a record vector embeds: title, then the abstract."""
+    return f"{rec.get('title') or ''}\n{rec.get('abstract') or ''}".strip()
+
+
+def embed(model, texts: list[str], batch_size: int) -> np.ndarray:
+    """Embed TEXTS in batches sorted by length (little padding); rows in the input order."""
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    out = model.encode([texts[i] for i in order], batch_size=batch_size, normalize_embeddings=True,
+                       convert_to_numpy=True, show_progress_bar=False)
+    res = np.empty_like(out)
+    res[order] = out
+    return res.astype(np.float32, copy=False)
+
+
+def _dim(model) -> int:
+    get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(get())
+
+
+class _Session:
+    """One sync: the store, the Chroma client, the target generation, the model (lazily)."""
+
+    def __init__(self, project, model: str | None, chroma_url: str | None, progress: bool):
+        self.project = project
+        self.store = project.store()
+        _ensure_state(self.store)
+        self.model_name = V.configured_model(project, model)
+        self.location = V.chroma_location(project, chroma_url)
+        self.client = V.make_client(project, self.location)
+        self.batch_size = int(project.section("index").get("batch_size") or 64)
+        self.progress = progress
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            from index.embedder import load_model
+
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            try:
+                import transformers
+
+                transformers.logging.set_verbosity_error()
+                transformers.logging.disable_progress_bar()
+            except Exception:  # noqa: BLE001 - cosmetics only
+                pass
+            self._model = load_model(self.model_name)
+        return self._model
+
+    def collections_exist(self, pointer: dict) -> bool:
+        try:
+            self.client.get_collection(pointer["records"])
+            self.client.get_collection(pointer["sentences"])
+            return True
+        except Exception:  # noqa: BLE001 - NotFoundError differs across chromadb versions
+            return False
+
+    def open_target(self, pointer: dict, create: bool):
+        cols = []
+        for kind in ("records", "sentences"):
+            if create:
+                col = self.client.get_or_create_collection(pointer[kind], metadata=V.collection_metadata(pointer, kind))
+            else:
+                col = self.client.get_collection(pointer[kind])
+            pinned = col.metadata or {}
+            if pinned.get("synth_model") != pointer["model"] or int(pinned.get("synth_dim", -1)) != pointer["dim"]:
+                raise SynthError(f"collection {pointer[kind]} holds model {pinned.get('synth_model')!r}, "
+                                 f"not {pointer['model']!r}; run `synth index --rebuild`")
+            cols.append(col)
+        return cols
+
+    def next_generation(self) -> int:
+        gens = [0]
+        for kind in ("active", "building"):
+            p = V.read_pointer(self.store, self.location, kind)
+            if p:
+                gens.append(int(p["generation"]))
+        for c in self.client.list_collections():
+            name = getattr(c, "name", c)
+            if name.startswith(f"{V.PREFIX}_records_"):
+                try:
+                    gens.append(int(name.rsplit("_g", 1)[1]))
+                except (IndexError, ValueError):
+                    pass
+        return max(gens) + 1
+
+
+def sync(project, rebuild: bool = False, progress: bool = True, model: str | None = None,
+         chroma_url: str | None = None) -> dict:
+    """Bring the index in step with the store; returns a summary dict."""
+    t0 = time.perf_counter()
+    s = _Session(project, model, chroma_url, progress)
+    try:
+        return _sync(s, rebuild, t0)
+    finally:
+        s.store.close()
+
+
+def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
+    store = s.store
+    active = V.read_pointer(store, s.location)
+    if active and not s.collections_exist(active):
+        V.write_pointer(store, s.location, None)  # collections gone (server wiped): start afresh
+        active = None
+    if active and active.get("model") != s.model_name and not rebuild:
+        raise SynthError(
+            f"the index was built with model {active['model']!r} (dim {active['dim']}), not {s.model_name!r}; "
+            f"run `synth index --rebuild` to re-embed everything with {s.model_name!r}"
+        )
+
+    building = V.read_pointer(store, s.location, "building")
+    if building and (building.get("model") != s.model_name or not s.collections_exist(building)):
+        _drop_generation(s, building)
+        V.write_pointer(store, s.location, None, "building")
+        building = None
+
+    switching = rebuild or active is None
+    if switching:
+        target = building
+        if target is None:
+            from index.embedder import model_slug
+
+            dim = _dim(s.model)
+            target = V.new_pointer(s.location, s.model_name, model_slug(s.model_name), dim, s.next_generation())
+            V.write_pointer(store, s.location, target, "building")
+        create = True
+    else:
+        target, create = active, False
+    rec_col, sent_col = s.open_target(target, create)
+    gen = V.gen_key(target)
+
+    _ensure_onnx(s, target)
+    removed = _remove_orphans(s, gen, rec_col, sent_col)
+    meta_updated = _refresh_metadata(s, gen, rec_col, sent_col)
+    embedded, sentences, changed, seconds_embedding, tokens = _embed_pending(s, gen, target, rec_col, sent_col)
+
+    if switching:
+        old = active
+        V.write_pointer(store, s.location, target)
+        V.write_pointer(store, s.location, None, "building")
+        if old and old["records"] != target["records"]:
+            _drop_generation(s, old)
+    store.conn.execute("DELETE FROM sentences WHERE record_id NOT IN (SELECT id FROM records WHERE merged_into IS NULL)")
+    total = store.count()
+    return {
+        "model": target["model"],
+        "dim": target["dim"],
+        "location": s.location,
+        "records_collection": target["records"],
+        "sentences_collection": target["sentences"],
+        "rebuilt": bool(switching and active is not None),
+        "records": total,
+        "embedded": embedded,
+        "changed": changed,
+        "skipped_unchanged": total - embedded,
+        "removed": removed,
+        "metadata_updated": meta_updated,
+        "sentences": sentences,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "seconds_embedding": round(seconds_embedding, 3),
+        "tokens": tokens,
+    }
+
+
+def _ensure_onnx(s: _Session, target: dict) -> None:
+    from index.onnx_export import export, export_dir, is_exported
+
+    folder = export_dir(s.project, target["slug"])
+    if not is_exported(folder, target["model"], target["dim"]):
+        export(s.model, target["model"], folder)
+
+
+def _drop_generation(s: _Session, pointer: dict) -> None:
+    for kind in ("records", "sentences"):
+        try:
+            s.client.delete_collection(pointer[kind])
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+    s.store.conn.execute("DELETE FROM index_state WHERE gen=?", (V.gen_key(pointer),))
+
+
+def _sentence_ids(record_id: str, n: Iterable[int] | int) -> list[str]:
+    rng = range(n) if isinstance(n, int) else n
+    return [f"{record_id}:{i}" for i in rng]
+
+
+def _delete_ids(col, ids: list[str], chunk: int = 2000) -> None:
+    for i in range(0, len(ids), chunk):
+        col.delete(ids=ids[i:i + chunk])
+
+
+def _remove_orphans(s: _Session, gen: str, rec_col, sent_col) -> int:
+    """Records merged away or deleted in the store leave the index."""
+    rows = s.store.conn.execute(
+        "SELECT record_id, sentences FROM index_state WHERE gen=? AND record_id NOT IN "
+        "(SELECT id FROM records WHERE merged_into IS NULL)", (gen,)).fetchall()
+    for i in range(0, len(rows), 500):
+        part = rows[i:i + 500]
+        ids = [r[0] for r in part]
+        _delete_ids(rec_col, ids)
+        _delete_ids(sent_col, [sid for r in part for sid in _sentence_ids(r[0], r[1])])
+        with s.store.transaction() as c:
+            c.executemany("DELETE FROM index_state WHERE gen=? AND record_id=?", [(gen, rid) for rid in ids])
+    return len(rows)
+
+
+def _sources_sql(alias: str = "records") -> str:
+    return f"(SELECT group_concat(DISTINCT p.source) FROM provenance p WHERE p.record_id={alias}.id)"
+
+
+def _refresh_metadata(s: _Session, gen: str, rec_col, sent_col) -> int:
+    """Sources and design change without the text changing: update metadata, do not re-embed."""
+    q = (f"SELECT records.id, records.year, records.design, {_sources_sql()} AS srcs, st.meta_hash, st.sentences "
+         "FROM records JOIN index_state st ON st.gen=? AND st.record_id=records.id "
+         "WHERE records.merged_into IS NULL AND st.content_hash=records.content_hash")
+    updated = 0
+    pending: list[tuple] = []
+
+    def flush():
+        nonlocal updated
+        if not pending:
+            return
+        rec_col.update(ids=[p[0] for p in pending], metadatas=[p[1] for p in pending])
+        sids, smds = [], []
+        for rid, md, _, n in pending:
+            for i in range(n):
+                sids.append(f"{rid}:{i}")
+                smds.append({**md, "idx": i})
+        for i in range(0, len(sids), 2000):
+            sent_col.update(ids=sids[i:i + 2000], metadatas=smds[i:i + 2000])
+        with s.store.transaction() as c:
+            c.executemany("UPDATE index_state SET meta_hash=? WHERE gen=? AND record_id=?", [(p[2], gen, p[0]) for p in pending])
+        updated += len(pending)
+        pending.clear()
+
+    for row in _stream(s.store.conn, q, (gen,)):
+        md = V.record_metadata({"id": row[0], "year": row[1], "design": row[2]}, (row[3] or "").split(",") if row[3] else [])
+        h = V.meta_hash(md)
+        if h != row[4]:
+            pending.append((row[0], md, h, row[5]))
+            if len(pending) >= 200:
+                flush()
+    flush()
+    return updated
+
+
+def _stream(conn, q: str, params: tuple, batch: int = 2000):
+    """Rows of Q (first column records.id) in pages: bounded memory, no cursor held across writes."""
+    last = ""
+    while True:
+        page = conn.execute(q + " AND records.id > ? ORDER BY records.id LIMIT ?", (*params, last, batch)).fetchall()
+        if not page:
+            return
+        yield from page
+        last = page[-1][0]
+
+
+def _embed_pending(s: _Session, gen: str, target: dict, rec_col, sent_col) -> tuple[int, int, int, float, int]:
+    from index.progress import progress_bar
+
+    store = s.store
+    where = ("NOT EXISTS (SELECT 1 FROM index_state st WHERE st.gen=? AND st.record_id=records.id "
+             "AND st.content_hash=records.content_hash)")
+    todo = store.count(where, (gen,))
+    if todo == 0:
+        return 0, 0, 0, 0.0, 0
+    model = s.model
+    max_batch = _max_batch(s.client)
+    embedded = sentences_written = changed = tokens = 0
+    t_embed = 0.0
+    with progress_bar(s.progress) as bar:
+        task = bar.add_task(f"Embedding {todo:,} records", total=todo, unit="records")
+        chunk: list[dict] = []
+        for rec in store.iter_records(where, (gen,), batch=CHUNK_RECORDS):
+            chunk.append(rec)
+            if len(chunk) >= CHUNK_RECORDS:
+                e, n, c, dt, tk = _embed_chunk(s, gen, chunk, model, rec_col, sent_col, max_batch)
+                embedded, sentences_written, changed, t_embed, tokens = embedded + e, sentences_written + n, changed + c, t_embed + dt, tokens + tk
+                bar.advance(task, len(chunk))
+                chunk = []
+        if chunk:
+            e, n, c, dt, tk = _embed_chunk(s, gen, chunk, model, rec_col, sent_col, max_batch)
+            embedded, sentences_written, changed, t_embed, tokens = embedded + e, sentences_written + n, changed + c, t_embed + dt, tokens + tk
+            bar.advance(task, len(chunk))
+    return embedded, sentences_written, changed, t_embed, tokens
+
+
+def _max_batch(client) -> int:
+    try:
+        return max(1, min(5000, int(client.get_max_batch_size())))
+    except Exception:  # noqa: BLE001 - older clients
+        return 1000
+
+
+def _upsert(col, ids, vecs, mds, max_batch: int) -> None:
+    for i in range(0, len(ids), max_batch):
+        col.upsert(ids=ids[i:i + max_batch], embeddings=vecs[i:i + max_batch], metadatas=mds[i:i + max_batch])
+
+
+def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, rec_col, sent_col, max_batch: int):
+    store = s.store
+    ids = [r["id"] for r in chunk]
+    marks = ",".join("?" * len(ids))
+    prev = dict(store.conn.execute(f"SELECT record_id, sentences FROM index_state WHERE gen=? AND record_id IN ({marks})", (gen, *ids)).fetchall())
+    srcs = {}
+    for rid, src in store.conn.execute(f"SELECT record_id, group_concat(DISTINCT source) FROM provenance WHERE record_id IN ({marks}) GROUP BY record_id", ids):
+        srcs[rid] = src.split(",") if src else []
+
+    texts: list[str] = []
+    rec_mds: list[dict] = []
+    sent_ids: list[str] = []
+    sent_mds: list[dict] = []
+    splits: dict[str, list] = {}
+    for rec in chunk:
+        md = V.record_metadata(rec, srcs.get(rec["id"], []))
+        rec_mds.append(md)
+        texts.append(record_text(rec))
+        sents = split_abstract(rec.get("abstract") or "")
+        splits[rec["id"]] = sents
+        for sen in sents:
+            sent_ids.append(f"{rec['id']}:{sen.idx}")
+            sent_mds.append({**md, "idx": sen.idx, "section": sen.section})
+            texts.append(sen.text)
+
+    t = time.perf_counter()
+    vecs = embed(model, texts, s.batch_size)
+    dt = time.perf_counter() - t
+    tokens = _count_tokens(model, texts)
+    n_rec = len(chunk)
+    _upsert(rec_col, ids, vecs[:n_rec], rec_mds, max_batch)
+    if sent_ids:
+        _upsert(sent_col, sent_ids, vecs[n_rec:], sent_mds, max_batch)
+    # A changed record with fewer sentences than before: drop the tail.
+    stale = [sid for rid, n_old in prev.items() for sid in _sentence_ids(rid, range(len(splits[rid]), n_old))]
+    if stale:
+        _delete_ids(sent_col, stale)
+
+    with store.transaction() as c:
+        for rec in chunk:
+            rid = rec["id"]
+            new = [(rid, x.idx, x.section, x.text) for x in splits[rid]]
+            old = c.execute("SELECT record_id, idx, section, text FROM sentences WHERE record_id=? ORDER BY idx", (rid,)).fetchall()
+            if [tuple(o) for o in old] != new:  # keep rows (and the coder's roles) when the text is unchanged
+                c.execute("DELETE FROM sentences WHERE record_id=?", (rid,))
+                c.executemany("INSERT INTO sentences(record_id, idx, section, text) VALUES (?,?,?,?)", new)
+        c.executemany(
+            "INSERT INTO index_state(gen, record_id, content_hash, meta_hash, sentences) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(gen, record_id) DO UPDATE SET content_hash=excluded.content_hash, meta_hash=excluded.meta_hash, "
+            "sentences=excluded.sentences",
+            [(gen, rec["id"], rec["content_hash"], V.meta_hash(md), len(splits[rec["id"]])) for rec, md in zip(chunk, rec_mds)],
+        )
+    return n_rec, len(sent_ids), len(prev), dt, tokens
+
+
+def _count_tokens(model, texts: list[str]) -> int:
+    """Tokens actually run through the transformer (after truncation), for the GFLOP/s figure."""
+    tok = model.tokenizer
+    enc = tok(texts, add_special_tokens=True, truncation=True, max_length=model.max_seq_length)["input_ids"]
+    return sum(len(e) for e in enc)
+
+
+# ---------------------------------------------------------------------- check
+def _all_ids(col, page: int = 5000) -> set[str]:
+    out: set[str] = set()
+    offset = 0
+    while True:
+        got = col.get(include=[], limit=page, offset=offset)
+        if not got["ids"]:
+            return out
+        out.update(got["ids"])
+        offset += len(got["ids"])
+
+
+def check(project, repair: bool = False, chroma_url: str | None = None, progress: bool = True) -> dict:
+    """Disagreements between the store and the index; with REPAIR, fix them and say what was done."""
+    s = _Session(project, None, chroma_url, progress)
+    try:
+        store = s.store
+        active = V.read_pointer(store, s.location)
+        if active is None:
+            n = store.count()
+            report = {"location": s.location, "index": None, "records": n, "missing": n, "stale": 0,
+                      "orphan_records": 0, "orphan_sentences": 0, "missing_vectors": 0, "ok": n == 0}
+            if repair and n:
+                report["repaired"] = sync(project, progress=progress, chroma_url=chroma_url)
+                report["after"] = check(project, chroma_url=chroma_url, progress=False)
+            return report
+        V.check_model(project, active)
+        if not s.collections_exist(active):
+            raise SynthError(f"the index collections are missing at {s.location}; run `synth index --rebuild`")
+        rec_col, sent_col = s.open_target(active, create=False)
+        gen = V.gen_key(active)
+        conn = store.conn
+        live_hash = dict(conn.execute("SELECT id, content_hash FROM records WHERE merged_into IS NULL"))
+        state = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT record_id, content_hash, sentences FROM index_state WHERE gen=?", (gen,))}
+        rec_ids = _all_ids(rec_col)
+        sent_ids = _all_ids(sent_col)
+        missing = [rid for rid in live_hash if rid not in state]
+        stale = [rid for rid, h in live_hash.items() if rid in state and state[rid][0] != h]
+        expected_sent = {sid for rid, (_, n) in state.items() if rid in live_hash for sid in _sentence_ids(rid, n)}
+        orphan_recs = sorted(rec_ids - set(live_hash))
+        orphan_sents = sorted(sent_ids - expected_sent)
+        lost = sorted({rid for rid in state if rid in live_hash and rid not in rec_ids}
+                      | {sid.rsplit(":", 1)[0] for sid in expected_sent - sent_ids})
+        sentence_rows = dict(conn.execute("SELECT record_id, COUNT(*) FROM sentences GROUP BY record_id"))
+        bad_rows = sorted(rid for rid, (h, n) in state.items() if rid in live_hash and h == live_hash[rid] and sentence_rows.get(rid, 0) != n)
+        report = {
+            "location": s.location, "index": active["records"], "model": active["model"],
+            "records": len(live_hash), "record_vectors": len(rec_ids), "sentence_vectors": len(sent_ids),
+            "missing": len(missing), "stale": len(stale), "orphan_records": len(orphan_recs),
+            "orphan_sentences": len(orphan_sents), "missing_vectors": len(lost), "sentence_rows_mismatch": len(bad_rows),
+        }
+        report["ok"] = not any(report[k] for k in ("missing", "stale", "orphan_records", "orphan_sentences", "missing_vectors", "sentence_rows_mismatch"))
+        report["examples"] = (missing + stale + orphan_recs + orphan_sents + lost + bad_rows)[:5]
+        if repair and not report["ok"]:
+            _delete_ids(rec_col, orphan_recs)
+            _delete_ids(sent_col, orphan_sents)
+            forget = set(lost) | set(bad_rows) | {rid for rid in state if rid not in live_hash}
+            with store.transaction() as c:
+                c.executemany("DELETE FROM index_state WHERE gen=? AND record_id=?", [(gen, r) for r in forget])
+            report["repaired"] = sync(project, progress=progress, chroma_url=chroma_url)
+            report["after"] = check(project, chroma_url=chroma_url, progress=False)
+        return report
+    finally:
+        s.store.close()

@@ -1,0 +1,85 @@
+"""Export the embedding model to ONNX at index time, for the torch-free query path.
+
+The whole sentence-transformers pipeline after tokenisation (transformer, pooling,
+normalisation, any dense layers) is traced into one graph, so the query encoder needs
+only onnxruntime and the `tokenizers` library and cannot drift from the index-time
+configuration. Files: data/models/<slug>/{model.onnx, tokenizer.json, encoder.json}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from synth.errors import SynthError
+
+FORMAT = 1  # bump when the export layout changes, to re-export old folders
+
+
+def models_dir(project) -> Path:
+    return project.data_dir / "models"
+
+
+def export_dir(project, slug: str) -> Path:
+    return models_dir(project) / slug
+
+
+def is_exported(folder: Path, model_name: str, dim: int) -> bool:
+    try:
+        info = json.loads((folder / "encoder.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (info.get("format") == FORMAT and info.get("model") == model_name and info.get("dim") == dim
+            and (folder / "model.onnx").exists() and (folder / "tokenizer.json").exists())
+
+
+def export(st_model, model_name: str, folder: Path) -> Path:
+    """Write model.onnx + tokenizer.json + encoder.json into FOLDER (atomically replaced)."""
+    import torch
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+
+    tok = st_model.tokenizer
+    if not getattr(tok, "is_fast", False) or not hasattr(tok, "backend_tokenizer"):
+        raise SynthError(f"model {model_name!r} has no fast tokenizer; the ONNX query path needs one")
+    sample = tok(["a query to trace the graph", "two"], padding=True, return_tensors="pt")
+    input_names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
+
+    class Pipeline(torch.nn.Module):
+        def __init__(self, st):
+            super().__init__()
+            self.st = st
+
+        def forward(self, *tensors):
+            feats = dict(zip(input_names, tensors))
+            emb = self.st(feats)["sentence_embedding"]
+            return torch.nn.functional.normalize(emb, p=2, dim=1)
+
+    pipe = Pipeline(st_model).eval()
+    args = tuple(sample[n] for n in input_names)
+    axes = {n: {0: "batch", 1: "seq"} for n in input_names}
+    axes["embedding"] = {0: "batch"}
+    with torch.no_grad():
+        torch.onnx.export(pipe, args, str(tmp / "model.onnx"), input_names=input_names, output_names=["embedding"],
+                          dynamic_axes=axes, opset_version=17, dynamo=False, do_constant_folding=True)
+    tok.backend_tokenizer.save(str(tmp / "tokenizer.json"))
+    info = {
+        "format": FORMAT,
+        "model": model_name,
+        "dim": int(st_model.get_sentence_embedding_dimension()),
+        "max_seq_length": int(st_model.max_seq_length),
+        "inputs": input_names,
+        "pad_id": int(tok.pad_token_id or 0),
+        "pad_token": tok.pad_token or "[PAD]",
+    }
+    (tmp / "encoder.json").write_text(json.dumps(info, indent=1))
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    tmp.rename(folder)
+    return folder

@@ -1,0 +1,307 @@
+"""Chroma collections for records and evidence sentences, and which ones are live.
+
+Layout (per Chroma location: the embedded store in data/chroma, or a server URL):
+  synth_records_<model-slug>_g<N>    one vector per record (title + abstract), id = record id
+  synth_sentences_<model-slug>_g<N>  one vector per abstract sentence, id = f"{record_id}:{idx}"
+Metadata on every vector: record_id, year (absent when unknown), sources (list), design
+(absent until inferred); sentences add idx and section. The collection metadata pins the
+model's name and dimension. Which generation is live is a pointer in the store's meta
+table (`index.active.<location>`), so `synth index --rebuild` fills generation N+1 while
+N keeps answering searches, and switches over only when N+1 is complete.
+
+Nothing here imports torch: search opens the index with `VectorIndex.open(project)`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from synth.errors import SynthError
+
+PREFIX = "synth"
+STATE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS index_state(
+  gen TEXT NOT NULL,            -- '<location>|<records collection>': one row per embedded record
+  record_id TEXT NOT NULL,
+  content_hash TEXT NOT NULL,   -- records.content_hash when embedded: unchanged records are skipped
+  meta_hash TEXT NOT NULL,      -- year/sources/design as written to the vector metadata
+  sentences INTEGER NOT NULL,   -- sentence vectors written: ids record_id:0 .. record_id:(n-1)
+  PRIMARY KEY(gen, record_id)
+);
+"""
+
+
+# ---------------------------------------------------------------------- configuration
+def canonical_model(name: str | None) -> str:
+    from index.embedder import DEFAULT_MODEL, _BUNDLED
+
+    name = (name or DEFAULT_MODEL).strip()
+    return DEFAULT_MODEL if name.lower() in _BUNDLED else name
+
+
+def configured_model(project, model: str | None = None) -> str:
+    return canonical_model(model or project.section("index").get("model"))
+
+
+def chroma_location(project, chroma_url: str | None = None) -> str:
+    """'embedded', or the server URL (from --chroma-url or [index] chroma_url)."""
+    url = (chroma_url or project.section("index").get("chroma_url") or "").strip().rstrip("/")
+    return url or "embedded"
+
+
+def make_client(project, location: str):
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False)
+    if location == "embedded":
+        project.chroma_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(project.chroma_dir), settings=settings)
+    u = urlparse(location if "://" in location else f"http://{location}")
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise SynthError(f"invalid chroma_url {location!r}; expected http://host:port")
+    try:
+        client = chromadb.HttpClient(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
+                                     ssl=u.scheme == "https", settings=settings)
+        client.heartbeat()
+    except Exception as e:  # noqa: BLE001 - connection problems are the user's to fix
+        raise SynthError(f"cannot reach the Chroma server at {location}: {type(e).__name__}") from None
+    return client
+
+
+# ---------------------------------------------------------------------- pointers
+def _key(kind: str, location: str) -> str:
+    return f"index.{kind}.{location}"
+
+
+def read_pointer(store, location: str, kind: str = "active") -> dict | None:
+    raw = store.get_meta(_key(kind, location))
+    return json.loads(raw) if raw else None
+
+
+def write_pointer(store, location: str, pointer: dict | None, kind: str = "active") -> None:
+    if pointer is None:
+        store.conn.execute("DELETE FROM meta WHERE key=?", (_key(kind, location),))
+    else:
+        store.set_meta(_key(kind, location), json.dumps(pointer, sort_keys=True))
+
+
+def active_pointer(project, chroma_url: str | None = None) -> dict | None:
+    """The live index's pointer for this project's Chroma location (None before `synth index`)."""
+    import sqlite3
+
+    if not project.db_path.exists():
+        return None
+    conn = sqlite3.connect(f"file:{project.db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key=?", (_key("active", chroma_location(project, chroma_url)),)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        conn.close()
+    return json.loads(row[0]) if row else None
+
+
+def check_model(project, pointer: dict, model: str | None = None) -> None:
+    wanted = configured_model(project, model)
+    if wanted != pointer["model"]:
+        where = "--model" if model else "synth.toml [index] model"
+        raise SynthError(
+            f"the index was built with model {pointer['model']!r} (dim {pointer['dim']}) but {where} is {wanted!r}; "
+            f"run `synth index --rebuild` to re-embed with {wanted!r}, or set the model back"
+        )
+
+
+def new_pointer(location: str, model: str, slug: str, dim: int, generation: int) -> dict:
+    return {
+        "location": location, "model": model, "slug": slug, "dim": dim, "generation": generation,
+        "records": f"{PREFIX}_records_{slug}_g{generation}",
+        "sentences": f"{PREFIX}_sentences_{slug}_g{generation}",
+    }
+
+
+def gen_key(pointer: dict) -> str:
+    return f"{pointer['location']}|{pointer['records']}"
+
+
+# ---------------------------------------------------------------------- metadata
+def record_metadata(rec: dict, sources: Sequence[str]) -> dict:
+    md: dict = {"record_id": rec["id"], "sources": sorted(sources) or ["unknown"]}
+    if rec.get("year"):
+        md["year"] = int(rec["year"])
+    if rec.get("design"):
+        md["design"] = rec["design"]
+    return md
+
+
+def meta_hash(md: dict) -> str:
+    import hashlib
+
+    payload = json.dumps([md.get("year"), md.get("sources"), md.get("design")], sort_keys=True)
+    return hashlib.sha1(payload.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Filter:
+    """Search filters, applied to vector metadata (year range inclusive; any of sources/designs)."""
+
+    year_from: int | None = None
+    year_to: int | None = None
+    sources: Sequence[str] | None = None
+    designs: Sequence[str] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.year_from or self.year_to or self.sources or self.designs)
+
+    def matches(self, md: dict) -> bool:
+        y = md.get("year")
+        if self.year_from and (y is None or y < self.year_from):
+            return False
+        if self.year_to and (y is None or y > self.year_to):
+            return False
+        if self.sources and not set(self.sources) & set(md.get("sources") or ()):
+            return False
+        if self.designs and md.get("design") not in set(self.designs):
+            return False
+        return True
+
+    def where(self) -> dict | None:
+        """The same filter as a Chroma `where` clause (the slow path, for very selective filters)."""
+        parts: list[dict] = []
+        if self.year_from:
+            parts.append({"year": {"$gte": int(self.year_from)}})
+        if self.year_to:
+            parts.append({"year": {"$lte": int(self.year_to)}})
+        if self.sources:
+            src = [{"sources": {"$contains": s}} for s in self.sources]
+            parts.append(src[0] if len(src) == 1 else {"$or": src})
+        if self.designs:
+            parts.append({"design": {"$in": list(self.designs)}})
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+# ---------------------------------------------------------------------- the index
+class VectorIndex:
+    """The live record and sentence collections of a project."""
+
+    def __init__(self, project, client, pointer: dict, records, sentences):
+        self.project = project
+        self.client = client
+        self.pointer = pointer
+        self.records = records
+        self.sentences = sentences
+        self.model = pointer["model"]
+        self.dim = pointer["dim"]
+
+    @classmethod
+    def open(cls, project, chroma_url: str | None = None, model: str | None = None) -> "VectorIndex":
+        """The live index; a clear error if there is none or it was built with another model."""
+        location = chroma_location(project, chroma_url)
+        pointer = active_pointer(project, chroma_url)
+        if pointer is None:
+            raise SynthError("no vector index yet; run `synth index` first")
+        check_model(project, pointer, model)
+        client = make_client(project, location)
+        try:
+            records = client.get_collection(pointer["records"])
+            sentences = client.get_collection(pointer["sentences"])
+        except Exception:  # noqa: BLE001 - chromadb raises NotFoundError/ValueError by version
+            raise SynthError(f"the vector index at {location} is missing its collections; run `synth check --repair`") from None
+        pinned = records.metadata or {}
+        if pinned.get("synth_model") != pointer["model"] or int(pinned.get("synth_dim", -1)) != pointer["dim"]:
+            raise SynthError(
+                f"collection {pointer['records']} holds model {pinned.get('synth_model')!r}, not {pointer['model']!r}; "
+                "run `synth index --rebuild`"
+            )
+        return cls(project, client, pointer, records, sentences)
+
+    def collection(self, kind: str):
+        if kind not in ("records", "sentences"):
+            raise ValueError(f"kind must be 'records' or 'sentences', not {kind!r}")
+        return self.records if kind == "records" else self.sentences
+
+    # -------------------------------------------------------------- reading vectors
+    def iter_sentence_vectors(self, batch: int = 1000, with_metadata: bool = False) -> Iterator[tuple]:
+        """(ids, float32 matrix[, metadatas]) pages over every sentence vector: bounded memory."""
+        yield from self._iter(self.sentences, batch, with_metadata)
+
+    def iter_record_vectors(self, batch: int = 1000, with_metadata: bool = False) -> Iterator[tuple]:
+        yield from self._iter(self.records, batch, with_metadata)
+
+    @staticmethod
+    def _iter(col, batch: int, with_metadata: bool):
+        include = ["embeddings", "metadatas"] if with_metadata else ["embeddings"]
+        offset = 0
+        while True:
+            got = col.get(include=include, limit=batch, offset=offset)
+            if not got["ids"]:
+                return
+            mat = np.asarray(got["embeddings"], dtype=np.float32)
+            yield (got["ids"], mat, got["metadatas"]) if with_metadata else (got["ids"], mat)
+            offset += len(got["ids"])
+
+    def get_vectors(self, ids: Sequence[str], kind: str = "sentences") -> tuple[list[str], np.ndarray]:
+        """Vectors for IDS in the order asked; ids not in the index are left out of the result."""
+        ids = list(ids)
+        if not ids:
+            return [], np.zeros((0, self.dim), dtype=np.float32)
+        got = self.collection(kind).get(ids=ids, include=["embeddings"])
+        pos = {i: n for n, i in enumerate(got["ids"])}
+        found = [i for i in ids if i in pos]
+        mat = np.asarray(got["embeddings"], dtype=np.float32)
+        if not found:
+            return [], np.zeros((0, self.dim), dtype=np.float32)
+        return found, mat[[pos[i] for i in found]]
+
+    # -------------------------------------------------------------- querying
+    def query(self, vector: np.ndarray, k: int = 10, kind: str = "records", filter: Filter | None = None) -> list[tuple[str, float, dict]]:
+        """Top K (id, cosine similarity, metadata) for one query vector, best first.
+
+        Filtering: Chroma's `where` costs ~1 ms per 1,000 vectors (it scans metadata before
+        the HNSW search), so filters are applied to an over-fetched unfiltered HNSW result
+        instead, widening the fetch until K hits pass; only a filter that almost nothing
+        passes falls back to `where`. See docs/index.md for the measurements.
+        """
+        col = self.collection(kind)
+        total = col.count()
+        if total == 0 or k <= 0:
+            return []
+        vec = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        if not filter:
+            return self._hits(col.query(query_embeddings=vec, n_results=min(k, total), include=["distances", "metadatas"]))
+        n = min(total, max(4 * k, 50))
+        while True:
+            hits = self._hits(col.query(query_embeddings=vec, n_results=n, include=["distances", "metadatas"]))
+            passed = [h for h in hits if filter.matches(h[2])]
+            if len(passed) >= k or n >= total:
+                return passed[:k]
+            if n >= OVERFETCH_LIMIT:
+                break
+            n = min(total, n * 4)
+        hits = self._hits(col.query(query_embeddings=vec, n_results=min(k, total), where=filter.where(),
+                                    include=["distances", "metadatas"]))
+        return [h for h in hits if filter.matches(h[2])][:k]
+
+    @staticmethod
+    def _hits(res) -> list[tuple[str, float, dict]]:
+        return [(i, 1.0 - float(d), m or {}) for i, d, m in zip(res["ids"][0], res["distances"][0], res["metadatas"][0])]
+
+
+OVERFETCH_LIMIT = 3200  # beyond this an HNSW fetch costs more than Chroma's `where` scan at 100k vectors
+
+
+def collection_metadata(pointer: dict, kind: str) -> dict:
+    return {
+        "hnsw:space": "cosine",
+        "synth_kind": kind,
+        "synth_model": pointer["model"],
+        "synth_dim": int(pointer["dim"]),
+        "synth_generation": int(pointer["generation"]),
+    }

@@ -1,0 +1,1 @@
+"""The four harvest spiders: pubmed, europepmc, openalex, crossref."""

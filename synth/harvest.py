@@ -1,0 +1,162 @@
+"""Run the harvest spiders for a project: the API behind `synth harvest` and `synth refresh`.
+
+All chosen spiders run in ONE Scrapy CrawlerProcess (Twisted's reactor can start
+only once per process: call run_harvest at most once per process; tests run it
+in a subprocess through `synth harvest`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from synth.errors import SynthError
+from synth.records import SOURCES
+
+
+def spider_classes() -> dict:
+    from spiders.spiders.crossref import CrossrefSpider
+    from spiders.spiders.europepmc import EuropepmcSpider
+    from spiders.spiders.openalex import OpenalexSpider
+    from spiders.spiders.pubmed import PubmedSpider
+
+    return {"pubmed": PubmedSpider, "europepmc": EuropepmcSpider, "openalex": OpenalexSpider, "crossref": CrossrefSpider}
+
+
+def parse_day(value, what: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise SynthError(f"{what}: expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def resolve_window(project, since=None, until=None) -> tuple[date, date]:
+    h = project.section("harvest")
+    lo = parse_day(since or h.get("since") or "2000-01-01", "--since")
+    hi = parse_day(until or h.get("until") or date.today().isoformat(), "--until")
+    if lo > hi:
+        raise SynthError(f"--since {lo} is after --until {hi}")
+    return lo, hi
+
+
+def resolve_sources(project, sources=None) -> list[str]:
+    if sources:
+        unknown = [s for s in sources if s not in SOURCES]
+        if unknown:
+            raise SynthError(f"unknown source {unknown[0]!r}; known: {', '.join(SOURCES)}")
+        return list(dict.fromkeys(sources))
+    chosen = [s for s in SOURCES if project.source(s).get("enabled", True)]
+    if not chosen:
+        raise SynthError("no source is enabled in synth.toml ([sources.<name>] enabled = true)")
+    return chosen
+
+
+def last_window_end(store, source: str, query: str) -> date | None:
+    """End of the latest completed harvest window for this source and query (None: never harvested)."""
+    from spiders.state import query_hash
+
+    row = store.conn.execute("SELECT MAX(until) FROM windows WHERE source=? AND query_hash=?", (source, query_hash(query))).fetchone()
+    return date.fromisoformat(row[0]) if row and row[0] else None
+
+
+def run_harvest(project, sources=None, since=None, until=None, max_records=None, run_id=None, progress=True) -> dict:
+    """Harvest the chosen sources over [since, until] into the project's store.
+
+    Returns {source: summary} with requests, seen, new, updated, merged (duplicates merged),
+    unchanged, quarantined, failed_requests, status ("ok"/"failed") and whether the window
+    was recorded as complete. A source that failed keeps what it stored.
+    """
+    chosen = resolve_sources(project, sources)
+    lo, hi = resolve_window(project, since, until)
+    if max_records is not None and int(max_records) < 1:
+        raise SynthError("--max must be at least 1")
+    for name in chosen:
+        cfg = project.source(name)
+        try:
+            if float(cfg.get("rate") or 0) <= 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise SynthError(f"[sources.{name}] rate must be a number of requests per second > 0") from None
+        if not str(cfg.get("base_url") or "").startswith(("http://", "https://")):
+            raise SynthError(f"[sources.{name}] base_url must be an http(s) URL, got {cfg.get('base_url')!r}")
+
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    from spiders.state import SourceRun
+
+    store = project.store()
+    own_run = run_id is None
+    if own_run:
+        run_id = store.start_run("harvest")
+    log_dir = project.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings()
+    settings.setmodule("spiders.settings", priority="project")
+    settings.set("LOG_FILE", str(log_dir / "harvest.log"), priority="cmdline")
+    settings.set("LOG_FILE_APPEND", True, priority="cmdline")
+
+    ui = _Progress(chosen) if progress else None
+    states = {
+        name: SourceRun(name, store, run_id, project.source(name)["query"], lo, hi,
+                        max_records=int(max_records) if max_records is not None else None,
+                        on_change=ui.update if ui else None)
+        for name in chosen
+    }
+    classes = spider_classes()
+    process = CrawlerProcess(settings)
+    for name in chosen:
+        process.crawl(classes[name], project=project, state=states[name])
+    try:
+        if ui:
+            ui.start()
+        process.start()
+    finally:
+        if ui:
+            ui.stop()
+    summary = {}
+    for name, st in states.items():
+        if not st.finish_reason:  # the crawler never ran (e.g. the spider could not start)
+            st.finish("did not start (see data/logs/harvest.log)")
+        summary[name] = {**st.summary(), "run_id": run_id}
+    if own_run:
+        status = "ok" if all(s["status"] == "ok" for s in summary.values()) else "failed"
+        store.finish_run(run_id, status, summary)
+    store.close()
+    return summary
+
+
+class _Progress:
+    """One rich progress bar per source on stderr, fed by SourceRun.on_change."""
+
+    def __init__(self, names):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.fields[source]:<10}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+            console=Console(stderr=True), transient=False,
+        )
+        self.tasks = {n: self.progress.add_task(n, total=None, source=n, info="starting") for n in names}
+
+    def start(self):
+        self.progress.start()
+
+    def stop(self):
+        self.progress.stop()
+
+    def update(self, st) -> None:
+        c = st.counts
+        info = f"{c['requests']} req, {c['new']} new, {c['merged']} merged, {c['quarantined']} quarantined"
+        if c["failed_requests"]:
+            info += f", [red]{c['failed_requests']} failed[/red]"
+        if st.finish_reason:
+            info += " [green]done[/green]" if st.ok else " [red]failed[/red]"
+        total = st.total if st.total is not None else None
+        if st.max_records is not None and total is not None:
+            total = min(total, st.max_records)
+        if st.finish_reason:
+            total = c["seen"]
+        self.progress.update(self.tasks[st.source], completed=c["seen"], total=total, info=info)

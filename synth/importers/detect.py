@@ -1,0 +1,130 @@
+"""Turn a file's bytes into text, and tell which export format the text is in.
+
+Exports reach reviewers through Windows tools, Excel and library proxies, so the
+bytes may carry a UTF-8 or UTF-16 BOM, be UTF-16 without one, or be Windows-1252 /
+Latin-1. Formats are recognised from content, not the file name: WoS ships RIS
+and "plain text" as `.txt`, PubMed as `.nbib` or `.txt`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+
+from synth.importers.base import ImportFileError
+
+FORMATS = ("ris", "nbib", "bibtex", "csv", "jsonl")
+FORMAT_NAMES = {"ris": "RIS", "nbib": "MEDLINE (.nbib)", "bibtex": "BibTeX", "csv": "CSV", "jsonl": "JSONL"}
+
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"), (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (an .xlsx/.docx? save it as CSV)"),
+    (b"\x1f\x8b", "a gzip archive"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"SQLite format 3", "an SQLite database"), (b"\xd0\xcf\x11\xe0", "an old Office document (.xls/.doc? save it as CSV)"),
+    (b"{\\rtf", "an RTF document"), (b"\x7fELF", "a program"), (b"BZh", "a bzip2 archive"), (b"7z\xbc\xaf", "a 7-Zip archive"),
+)
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def decode(data: bytes, name: str = "<input>") -> tuple[str, str]:
+    """(text with `\\n` newlines and no BOM, encoding used); ImportFileError if not text."""
+    if not data.strip(b" \t\r\n\x00") or data in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        raise ImportFileError(f"{name}: the file is empty")
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise ImportFileError(f"{name}: this is {what}, not a bibliographic export")
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
+    if encoding is None and b"\x00" in data[:4096]:
+        encoding = _utf16_without_bom(data[:4096])
+        if encoding is None:
+            raise ImportFileError(f"{name}: this is a binary file, not a bibliographic export")
+    if encoding:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            raise ImportFileError(f"{name}: cannot decode the file as {encoding}") from None
+    else:
+        text, encoding = _decode_8bit(data)
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    sample = text[:65536]
+    if len(_CONTROL.findall(sample)) > max(2, len(sample) // 100):
+        raise ImportFileError(f"{name}: this is a binary file, not a bibliographic export")
+    if not text.strip():
+        raise ImportFileError(f"{name}: the file is empty")
+    return text, encoding
+
+
+def _decode_8bit(data: bytes) -> tuple[str, str]:
+    """UTF-8; a UTF-8 file with a few broken bytes stays UTF-8 (bad bytes replaced) rather than
+    turning every accent into mojibake; otherwise Windows-1252, then Latin-1 (never fails)."""
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    lenient = data.decode("utf-8", "replace")
+    bad = lenient.count("\ufffd")
+    good = sum(1 for c in lenient if ord(c) > 127) - bad
+    if good >= 3 * bad:
+        return lenient, "utf-8 (with undecodable bytes replaced)"
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 text without a BOM has a zero byte in every other position (ASCII-heavy text)."""
+    even, odd = head[0::2], head[1::2]
+    if len(head) < 4:
+        return None
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / max(1, len(odd))
+    if zeros_odd > 0.4 and zeros_even < 0.05:
+        return "utf-16-le"
+    if zeros_even > 0.4 and zeros_odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+_RIS_TY = re.compile(r"^TY {1,2}-")
+_WOS_HEAD = re.compile(r"^(FN|VR|PT) \S")
+_MEDLINE_ID = re.compile(r"^(PMID|PMC ?) ?- ?\S")
+_BIBTEX = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]")
+
+
+def sniff(text: str) -> str | None:
+    """The format the text is in, judged from its first entries, or None."""
+    lines = [ln for ln in text[:200000].split("\n") if ln.strip()][:400]
+    for ln in lines:
+        if _RIS_TY.match(ln) or (_WOS_HEAD.match(ln) and any(x.rstrip() == "ER" for x in lines)):
+            return "ris"
+        if _MEDLINE_ID.match(ln):
+            return "nbib"
+        if _BIBTEX.match(ln):
+            return "bibtex"
+    first = lines[0].strip() if lines else ""
+    if first.startswith("{"):
+        try:
+            if isinstance(json.loads(first), dict):
+                return "jsonl"
+        except ValueError:
+            pass
+    if first.startswith("["):
+        try:
+            if isinstance(json.loads(text), list):
+                return "jsonl"
+        except ValueError:
+            pass
+    from synth.importers.tabular import looks_tabular
+
+    if looks_tabular(text):
+        return "csv"
+    return None
+
+
+def describe(text: str) -> str:
+    """For error messages: what the text looks like instead."""
+    fmt = sniff(text)
+    return f"it looks like {FORMAT_NAMES[fmt]}: try --format {fmt} or --format auto" if fmt else \
+        "it is not a format synth recognises (RIS, MEDLINE/nbib, BibTeX, CSV, JSONL)"

@@ -1,0 +1,179 @@
+"""CSV / TSV exports: Scopus, Web of Science tab-delimited, Covidence, Rayyan, EPPI, Zotero, spreadsheets.
+
+Columns are matched by name, case- and punctuation-insensitively ("Source title",
+"source_title", "SO" are one column). The delimiter is read from the header line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from synth.importers.base import (Collector, ImportFileError, ImportResult, database_from_urls, find_doi, find_pmcid,
+                                  one_line, split_list, structure_abstract)
+from synth.records import Record
+
+# Record field -> accepted column names (normalised: lower-case letters and digits only).
+COLUMNS = {
+    "title": ["title", "articletitle", "documenttitle", "ti", "t1", "primarytitle", "titleofarticle"],
+    "abstract": ["abstract", "ab", "n2", "abstractnote", "summary"],
+    "doi": ["doi", "di", "do", "digitalobjectidentifier"],
+    "pmid": ["pmid", "pubmedid", "pm", "pubmed", "pubmedidentifier"],
+    "pmcid": ["pmcid", "pmc", "pmcidentifier"],
+    "year": ["year", "publicationyear", "py", "pubyear", "publishedyear", "yr", "date", "publicationdate", "dp"],
+    "authors": ["authorfullnames", "authorsfullnames", "af", "authors", "author", "au", "a1"],
+    "journal": ["journal", "sourcetitle", "so", "journaltitle", "publicationtitle", "secondarytitle", "t2", "jf",
+                "jo", "journalname", "container", "containertitle", "ta", "jt"],
+    "keywords": ["keywords", "authorkeywords", "de", "kw", "keyword", "manualtags", "tags", "ot"],
+    "mesh": ["mesh", "meshterms", "meshheadings", "mh", "indexkeywords"],
+    "url": ["url", "link", "ur", "links"],
+    "language": ["language", "la", "languageoforiginaldocument"],
+    "pub_types": ["documenttype", "publicationtype", "itemtype", "pt", "dt", "type", "typeofwork", "m3"],
+    "accession": ["eid", "ut", "accessionnumber", "an", "uniqueid", "uniquewosid", "wosid", "covidence",
+                  "covidenceno", "key", "refid", "recordid", "itemid", "id"],
+    "database": ["database", "db", "source", "sourcedatabase", "datasource"],
+}
+_DELIMS = (",", "\t", ";", "|")
+
+
+def _norm(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", (header or "").lower().lstrip("\ufeff"))
+
+
+def _delimiter(header_line: str) -> str | None:
+    counts = {d: header_line.count(d) for d in _DELIMS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else None
+
+
+def _mapping(headers: list[str]) -> dict[str, int]:
+    """Record field -> column index; the alias listed first in COLUMNS wins (full names over initials)."""
+    index: dict[str, int] = {}
+    for i, h in enumerate(headers):
+        index.setdefault(_norm(h), i)
+    found: dict[str, int] = {}
+    for field, aliases in COLUMNS.items():
+        for alias in aliases:
+            if alias in index:
+                found[field] = index[alias]
+                break
+    return found
+
+
+def looks_tabular(text: str) -> bool:
+    lines = text.lstrip("\ufeff").split("\n", 2)
+    sep = re.fullmatch(r"sep=(.)", lines[0].strip())
+    header = lines[1] if sep and len(lines) > 1 else lines[0]
+    delim = sep.group(1) if sep else _delimiter(header)
+    if not delim:
+        return False
+    try:
+        headers = next(csv.reader([header], delimiter=delim))
+    except csv.Error:
+        return False
+    return "title" in _mapping(headers)
+
+
+def parse(text: str, name: str = "<text>", database: str | None = None) -> ImportResult:
+    col = Collector(name, "csv", database)
+    text = text.lstrip("\ufeff")
+    csv.field_size_limit(1 << 26)  # Scopus/WoS cells holding whole reference lists exceed the 128 KiB default
+    header_line = text.split("\n", 1)[0]
+    offset = 0
+    sep = re.fullmatch(r"sep=(.)", header_line.strip())
+    if sep:  # Excel's "sep=;" hint line
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        header_line, offset = text.split("\n", 1)[0], 1
+    delim = sep.group(1) if sep else _delimiter(header_line)
+    if not delim:
+        from synth.importers.detect import describe
+
+        raise ImportFileError(f"{name}: no CSV header row found ({describe(text)})")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    try:
+        headers = next(reader)
+    except (csv.Error, StopIteration) as e:
+        raise ImportFileError(f"{name}: cannot read the CSV header row ({e})") from None
+    cols = _mapping(headers)
+    if "title" not in cols:
+        shown = ", ".join(h.strip() for h in headers[:8] if h.strip()) or "none"
+        raise ImportFileError(f"{name}: no title column in the CSV header (columns: {shown}); "
+                              f"expected one of Title, Article Title, Document Title, TI")
+    prev_end = reader.line_num + offset
+    while True:
+        start = prev_end + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            col.problem(start, f"malformed CSV row: {e}")
+            prev_end = reader.line_num + offset
+            continue
+        prev_end = reader.line_num + offset
+        if not any(c.strip() for c in row):
+            continue
+        raw = delim.join(row)
+        if len(row) > len(headers):
+            col.problem(start, f"row has {len(row)} fields but the header has {len(headers)}", raw)
+            continue
+        rec, native, db = _record(row, cols)
+        col.add(rec, start, raw, native, db)
+    return col.result
+
+
+def _cell(row: list[str], cols: dict[str, int], field: str) -> str:
+    i = cols.get(field)
+    return row[i].strip() if i is not None and i < len(row) else ""
+
+
+def split_authors(value: str) -> list[str]:
+    """"A, B; C, D" (WoS, Rayyan), "A B and C D" (BibTeX-like), "Smith J., Jones K." (Scopus)."""
+    value = one_line(value)
+    if not value:
+        return []
+    if ";" in value:
+        parts = value.split(";")
+    elif re.search(r"\s+and\s+", value):
+        parts = re.split(r"\s*,?\s+and\s+", value)
+    elif re.search(r"\.,\s", value):
+        parts = re.split(r"(?<=\.),\s+", value)
+    elif value.count(",") >= 1 and all(" " in p.strip() for p in value.split(",")):
+        parts = value.split(",")  # "Smith J, Jones K" (Covidence)
+    else:
+        parts = [value]
+    parts = [re.sub(r"\s*\(\d+\)$", "", p.strip()) for p in parts]  # Scopus "Name (57200000001)"
+    return [p for p in parts if p]
+
+
+def _record(row: list[str], cols: dict[str, int]) -> tuple[Record, str | None, str]:
+    c = lambda f: _cell(row, cols, f)  # noqa: E731
+    acc = c("accession")
+    db = c("database")
+    db = db if db.lower() in ("scopus", "embase", "pubmed", "medline", "web of science", "psycinfo", "apa psycinfo",
+                             "cinahl", "eric", "proquest", "ebsco", "ovid", "cochrane") else ""
+    if acc.upper().startswith("WOS:"):
+        native, db = acc, db or "Web of Science"
+    elif acc.startswith("2-s2.0-"):
+        native, db = f"EID:{acc}", db or "Scopus"
+    else:
+        native = f"AN:{acc}" if acc else None
+    pmid = c("pmid")
+    m = re.search(r"\d+", pmid)
+    rec = Record(
+        title=one_line(c("title")),
+        abstract=structure_abstract(c("abstract")),
+        doi=find_doi(c("doi")) or find_doi(c("url")),
+        pmid=m.group(0) if m else None,
+        pmcid=find_pmcid([c("pmcid")]) if c("pmcid") else None,
+        authors=split_authors(c("authors")),
+        year=int(y.group(1)) if (y := re.search(r"(1[89]\d\d|20\d\d|21\d\d)", c("year"))) else None,
+        journal=one_line(c("journal")),
+        pub_types=split_list(c("pub_types")),
+        keywords=split_list(c("keywords")),
+        mesh=split_list(c("mesh")),
+        language=one_line(c("language")),
+        url=c("url").split()[0] if c("url") else "",
+    )
+    return rec, native, db or database_from_urls(c("url"))

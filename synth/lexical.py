@@ -1,0 +1,162 @@
+"""Lexical BM25 index over records (bm25s + PyStemmer), built at index time, loaded per query.
+
+Saved under data/lexical/: bm25s's own files (sparse score matrix, vocabulary), the record
+ids in document order, and a stamp of the store it was built from. Queries memory-map the
+score matrix, so loading costs milliseconds and nothing is rebuilt per query.
+
+The title is repeated TITLE_WEIGHT times in each document: a term in the title says more
+about what a study is about than the same term deep in its abstract.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+TITLE_WEIGHT = 2
+FORMAT = 1
+STOPWORDS = "en"
+_BATCH = 2000
+
+
+def lexical_dir(project) -> Path:
+    return project.data_dir / "lexical"
+
+
+def document_text(rec: dict) -> str:
+    parts = [rec.get("title") or ""] * TITLE_WEIGHT
+    parts.append(rec.get("abstract") or "")
+    parts.extend(rec.get("keywords") or [])
+    parts.extend(rec.get("mesh") or [])
+    return "\n".join(parts)
+
+
+def store_stamp(store) -> dict:
+    """Cheap fingerprint of the live records: changes whenever a record is added, changed or merged."""
+    row = store.conn.execute(
+        "SELECT COUNT(*), COALESCE(MAX(updated_at), ''), COALESCE(MAX(rowid), 0) FROM records WHERE merged_into IS NULL"
+    ).fetchone()
+    return {"count": row[0], "updated_at": row[1], "max_rowid": row[2]}
+
+
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def build_lexical(project, progress: bool = False) -> dict:
+    """(Re)build the BM25 index from the store and classify designs; returns a summary.
+
+    Written to a temporary folder and swapped in, so a crash or a concurrent query
+    never sees half an index.
+    """
+    import bm25s
+    from bm25s.tokenization import Tokenizer
+
+    from synth.design import classify_all
+
+    t0 = time.perf_counter()
+    store = project.store()
+    try:
+        designs = classify_all(store)
+        stamp = store_stamp(store)
+        tokenizer = Tokenizer(stopwords=STOPWORDS, stemmer=_stemmer())
+        ids: list[str] = []
+        token_ids: list[list[int]] = []
+        batch: list[str] = []
+
+        def flush():
+            if batch:
+                token_ids.extend(tokenizer.tokenize(batch, update_vocab=True, return_as="ids", show_progress=False))
+                batch.clear()
+
+        for rec in store.iter_records():
+            ids.append(rec["id"])
+            batch.append(document_text(rec))
+            if len(batch) >= _BATCH:
+                flush()
+        flush()
+    finally:
+        store.close()
+
+    final = lexical_dir(project)
+    tmp = final.with_name(f"lexical.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if ids:
+        vocab = tokenizer.get_vocab_dict()
+        model = bm25s.BM25()
+        model.index((token_ids, vocab), show_progress=progress)
+        model.save(str(tmp), show_progress=False)
+    (tmp / "ids.json").write_text(json.dumps(ids))
+    meta = {"format": FORMAT, "title_weight": TITLE_WEIGHT, "stemmer": "english", "stopwords": STOPWORDS,
+            "documents": len(ids), "vocabulary": len(tokenizer.get_vocab_dict()) if ids else 0,
+            "store": stamp, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    old = final.with_name(f"lexical.old-{os.getpid()}")
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return {"documents": len(ids), "vocabulary": meta["vocabulary"], "designs": designs,
+            "seconds": round(time.perf_counter() - t0, 2)}
+
+
+class LexicalIndex:
+    """A loaded BM25 index: scores for every document, aligned with `ids`."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.meta = json.loads((self.folder / "meta.json").read_text())
+        self.ids: list[str] = json.loads((self.folder / "ids.json").read_text())
+        self._model = None
+        self._stemmer = None
+        self._stopwords = None
+
+    @classmethod
+    def load(cls, project) -> "LexicalIndex | None":
+        folder = lexical_dir(project)
+        if not (folder / "meta.json").exists():
+            return None
+        idx = cls(folder)
+        if idx.meta.get("format") != FORMAT:
+            return None
+        return idx
+
+    def is_current(self, store) -> bool:
+        return self.meta.get("store") == store_stamp(store)
+
+    @property
+    def model(self):
+        if self._model is None:
+            import bm25s
+
+            self._model = bm25s.BM25.load(str(self.folder), mmap=True, show_progress=False)
+        return self._model
+
+    def tokenize(self, text: str) -> list[str]:
+        """The query's stemmed terms, as the index was built (lower-case, English stop words removed)."""
+        if self._stemmer is None:
+            from bm25s.stopwords import STOPWORDS_EN
+
+            self._stemmer = _stemmer()
+            self._stopwords = set(STOPWORDS_EN)
+        words = [w for w in re.findall(r"(?u)\b\w\w+\b", text.lower()) if w not in self._stopwords]
+        return self._stemmer.stemWords(words)
+
+    def scores(self, query: str):
+        """BM25 score of every document for `query` (numpy float32 array aligned with self.ids)."""
+        import numpy as np
+
+        if not self.ids:
+            return np.zeros(0, dtype=np.float32)
+        vocab = self.model.vocab_dict
+        token_ids = [vocab[t] for t in self.tokenize(query) if t in vocab]
+        if not token_ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.model.get_scores(token_ids), dtype=np.float32)

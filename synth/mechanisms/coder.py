@@ -1,0 +1,194 @@
+"""The CMO coder: sentence roles, mechanism scores, record relevance. Pure numpy, deterministic.
+
+A sentence's score for a mechanism mixes two signals:
+  * meaning: the cosine between the sentence's stored vector and the mechanism's prototypes
+    (its name + description, and each indicative phrase set in a short carrier sentence),
+    embedded once per theory with the index's model;
+  * wording: hits of the mechanism's indicative phrases.
+Thresholds (`Params`) were tuned on the labelled set's dev split only (bench/bench_mechanisms.py).
+Relevance combines lexical facets of the review question (population × intervention × condition),
+near-miss cues, and the records' meaning relative to the question; records below
+`Params.relevance_min` are flagged as near misses and get no codes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from synth.mechanisms.lexicon import Lexicon, has_change, has_design, has_process, section_kind
+from synth.mechanisms.theory import Theory
+
+CODER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Params:
+    # sentence score = cosine to best prototype + lex_weight * min(hits, 2)
+    lex_weight: float = 0.12
+    threshold: float = 0.50  # a sentence (and so its record) is coded at or above this
+    margin: float = 0.12  # ... and only within this of the sentence's best mechanism
+    intro_weight: float = 0.85  # background / aims sentences speak to theory, less to evidence
+    methods_weight: float = 0.9
+    phrase_prototypes: bool = False  # phrases in carrier sentences as extra prototypes (did not help on dev)
+    center: float = 0.0  # subtract this share of the sentence's mean cosine over all mechanisms
+    relevance_min: float = 0.5
+    emergent_fit: float = 0.42  # mechanism/outcome sentences whose best cosine is below this are unexplained
+
+
+DEFAULT_PARAMS = Params()
+
+
+@dataclass
+class SentenceIn:
+    idx: int
+    section: str
+    text: str
+
+
+@dataclass
+class RecordIn:
+    id: str
+    title: str
+    abstract: str
+    sentences: list[SentenceIn]
+    vectors: np.ndarray  # (len(sentences), dim), L2-normalised
+    keywords: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RecordCodes:
+    id: str
+    relevance: float
+    near_miss: bool
+    roles: list[tuple[int, str]]  # (idx, role)
+    codes: list[tuple[int, str, str, float]]  # (idx, kind, code, score); idx -1 = record
+    fit: list[tuple[int, float, bool]]  # (idx, best theory cosine, emergent candidate)
+
+
+def carrier(phrase: str) -> str:
+    return f"Peer support for young people: {phrase}."
+
+
+class Coder:
+    def __init__(self, theory: Theory, embed, params: Params = DEFAULT_PARAMS):
+        """embed(list[str]) -> np.ndarray of L2-normalised vectors (the index's model)."""
+        self.theory, self.params = theory, params
+        self.mech_ids = [m.id for m in theory.mechanisms]
+        self.mech_lex = Lexicon((m.id, p) for m in theory.mechanisms for p in m.phrases)
+        self.out_lex = Lexicon((o.id, p) for o in theory.outcomes for p in (*o.phrases, o.name))
+        self.ctx_lex = Lexicon((c.id, p) for c in theory.contexts for p in c.phrases)
+        scope = theory.scope or {}
+        self.facets = {f: Lexicon((f, p) for p in scope.get(f) or []) for f in ("population", "intervention", "condition")}
+        self.exclude = Lexicon(("exclude", p) for p in scope.get("exclude") or [])
+        texts, owner = [], []
+        for i, m in enumerate(theory.mechanisms):
+            texts.append(f"{m.name}. {m.description}")
+            owner.append(i)
+            if params.phrase_prototypes and m.phrases:
+                # phrases in small groups: short enough to stay specific, long enough to embed sensibly
+                for j in range(0, len(m.phrases), 4):
+                    texts.append(carrier(", ".join(m.phrases[j:j + 4])))
+                    owner.append(i)
+        question = scope.get("question") or "Peer support for young people's mental health"
+        texts.append(question)
+        texts.append("Young people with lived experience of mental health difficulties supporting other young people as peer workers or mentors.")
+        vecs = np.asarray(embed(texts), dtype=np.float32)
+        self.question = vecs[-2:]
+        self.protos = vecs[:-2]
+        self.owner = np.asarray(owner)
+        self.dim = vecs.shape[1]
+
+    # ------------------------------------------------------------------ scoring
+    def mechanism_similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """(n, mechanisms): best cosine to any of each mechanism's prototypes."""
+        sims = vectors @ self.protos.T
+        out = np.full((len(vectors), len(self.mech_ids)), -1.0, dtype=np.float32)
+        for i in range(len(self.mech_ids)):
+            out[:, i] = sims[:, self.owner == i].max(axis=1)
+        return out
+
+    def relevance(self, rec: RecordIn, question_sim: float) -> float:
+        text = f"{rec.title}\n{rec.abstract}\n{' ; '.join(rec.keywords)}"
+        title = rec.title
+        f = {}
+        for name, lex in self.facets.items():
+            hits = sum(lex.match(text).values()) + 2 * sum(lex.match(title).values())
+            f[name] = 1 - 0.5 ** hits
+        excl = sum(self.exclude.match(text).values())
+        z = (-4.0 + 2.2 * f["population"] + 2.6 * f["intervention"] + 2.2 * f["condition"]
+             + 6.0 * (question_sim - 0.35) - 1.2 * min(excl, 3))
+        return round(1 / (1 + math.exp(-z)), 4)
+
+    def code(self, rec: RecordIn) -> RecordCodes:
+        p = self.params
+        n = len(rec.sentences)
+        vec = rec.vectors if n else np.zeros((0, self.dim), np.float32)
+        qsim = float(np.sort((vec @ self.question.T).max(axis=1))[-2:].mean()) if n else 0.0
+        if n == 0:
+            qsim = 0.0
+        rel = self.relevance(rec, qsim)
+        near = rel < p.relevance_min
+        roles: list[tuple[int, str]] = []
+        codes: list[tuple[int, str, str, float]] = []
+        fit: list[tuple[int, float, bool]] = []
+        if n == 0:
+            return RecordCodes(rec.id, rel, near, roles, codes, fit)
+        sim = self.mechanism_similarity(vec)
+        lex = np.zeros_like(sim)
+        for r, s in enumerate(rec.sentences):
+            for mid, c in self.mech_lex.match(s.text).items():
+                lex[r, self.mech_ids.index(mid)] = min(c, 2)
+        kinds = [section_kind(s.section) for s in rec.sentences]
+        weight = np.array([p.intro_weight if k == "intro" else p.methods_weight if k == "methods" else 1.0 for k in kinds],
+                          dtype=np.float32)
+        score = (sim - p.center * sim.mean(axis=1, keepdims=True) + p.lex_weight * lex) * weight[:, None]
+        best = score.max(axis=1)
+        coded = (score >= p.threshold) & (score >= best[:, None] - p.margin)
+        rec_mech: dict[str, float] = {}
+        rec_out: dict[str, float] = {}
+        rec_ctx: dict[str, float] = {}
+        for c in self.ctx_lex.match(rec.title):
+            rec_ctx[c] = 1.0
+        for r, s in enumerate(rec.sentences):
+            text, kind = s.text, kinds[r]
+            mechs = [] if near else [(self.mech_ids[j], round(float(score[r, j]), 4)) for j in np.flatnonzero(coded[r])]
+            outs = self.out_lex.match(text)
+            ctxs = self.ctx_lex.match(text)
+            change = has_change(text)
+            process = has_process(text)
+            if mechs:
+                role = "mechanism"
+            elif process and kind == "findings" or (process and kind == "" and r > 0 and not has_design(text)):
+                role = "mechanism"
+            elif outs and (change or kind == "findings"):
+                role = "outcome"
+            elif ctxs or kind == "methods" or has_design(text):
+                role = "context"
+            else:
+                role = "background"
+            roles.append((s.idx, role))
+            best_cos = round(float(sim[r].max()), 4)
+            fit.append((s.idx, best_cos, (not near and role in ("mechanism", "outcome") and not mechs
+                                          and kind != "intro" and best_cos < p.emergent_fit)))
+            if near:
+                continue
+            for mid, sc in mechs:
+                codes.append((s.idx, "mechanism", mid, sc))
+                rec_mech[mid] = max(rec_mech.get(mid, 0.0), sc)
+            if kind != "intro" or change:
+                for oid in outs:
+                    sc = 1.0 if (change or role == "outcome") else 0.6
+                    codes.append((s.idx, "outcome", oid, sc))
+                    rec_out[oid] = max(rec_out.get(oid, 0.0), sc)
+            for cid in ctxs:
+                codes.append((s.idx, "context", cid, 1.0))
+                rec_ctx[cid] = 1.0
+        if near:
+            return RecordCodes(rec.id, rel, near, roles, [], fit)
+        for kind_name, agg in (("mechanism", rec_mech), ("outcome", rec_out), ("context", rec_ctx)):
+            for cid, sc in agg.items():
+                codes.append((-1, kind_name, cid, round(sc, 4)))
+        return RecordCodes(rec.id, rel, near, roles, codes, fit)

@@ -1,0 +1,108 @@
+"""Phrase matching: one compiled regex per lexicon, one pass per sentence.
+
+Phrases match case-insensitively on word boundaries; a hyphen and a space are
+interchangeable ("self-stigma" = "self stigma") and a plural -s/-es is allowed.
+Longer phrases win where phrases overlap ("shared lived experience" over "lived experience").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Iterable
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\s\-]+", " ", text.lower()).strip()
+
+
+def _pattern(phrase: str) -> str:
+    parts = [re.escape(p) for p in re.split(r"[\s\-]+", phrase.lower().strip()) if p]
+    return r"[\s\-]*".join(parts)
+
+
+class Lexicon:
+    """Maps phrases to codes; `match(text)` counts hits per code."""
+
+    def __init__(self, entries: Iterable[tuple[str, str]]):
+        self.by_key: dict[str, set[str]] = {}
+        for code, phrase in entries:
+            k = _key(phrase)
+            if k:
+                self.by_key.setdefault(k, set()).add(code)
+        keys = sorted(self.by_key, key=lambda k: (-len(k), k))
+        self.regex = (
+            re.compile(r"(?<![\w])(?:" + "|".join(_pattern(k) for k in keys) + r")(?:e?s)?(?![\w])", re.IGNORECASE)
+            if keys else None
+        )
+
+    def _codes_of(self, matched: str) -> set[str]:
+        k = _key(matched)
+        for cand in (k, k[:-1] if k.endswith("s") else None, k[:-2] if k.endswith("es") else None):
+            if cand and cand in self.by_key:
+                return self.by_key[cand]
+        return set()
+
+    def match(self, text: str) -> Counter:
+        hits: Counter = Counter()
+        if self.regex is None or not text:
+            return hits
+        for m in self.regex.finditer(text):
+            for code in self._codes_of(m.group(0)):
+                hits[code] += 1
+        return hits
+
+    def terms(self, text: str) -> list[str]:
+        return [m.group(0) for m in self.regex.finditer(text)] if self.regex is not None and text else []
+
+
+# Cue words for CMO roles (independent of any one theory).
+_CHANGE = re.compile(
+    r"\b(improv\w*|increas\w*|decreas\w*|reduc\w*|declin\w*|lower\w*|higher|greater|fewer|rose|fell|"
+    r"gain\w*|benefit\w*|effect\w*|associated|predict\w*|significant\w*|odds ratio|risk ratio|"
+    r"95% ?ci|p ?[<=>] ?0?\.\d|cohen|difference|changes? in|outcomes?|worse\w*|better)\b",
+    re.IGNORECASE,
+)
+_PROCESS = re.compile(
+    r"\b(because|through|by (?:\w+ing)|via|enabled?|allow\w*|help(?:ed|s)? (?:them|participants|young|youth|students|clients|people|members)|"
+    r"made (?:them|it|participants|young)|felt|feel\w*|sense of|fostered|foster\w*|mediat\w*|mechanism\w*|"
+    r"valued|described|reported that|said that|explained|attributed|led to|leading to|so that|when they|"
+    r"encourag\w*|motivat\w*|inspir\w*|saw|seeing|learn\w*)\b",
+    re.IGNORECASE,
+)
+_DESIGN = re.compile(
+    r"\b(we (?:recruited|randomi[sz]ed|conducted|interviewed|surveyed|analy[sz]ed|used|explored|examined)|"
+    r"were recruited|participants were|semi-structured|thematic analysis|cross-sectional|randomi[sz]ed|"
+    r"protocol|design|sample of|data were|questionnaire|focus groups?|interviews? with)\b",
+    re.IGNORECASE,
+)
+
+
+def has_change(text: str) -> bool:
+    return bool(_CHANGE.search(text))
+
+
+def has_process(text: str) -> bool:
+    return bool(_PROCESS.search(text))
+
+
+def has_design(text: str) -> bool:
+    return bool(_DESIGN.search(text))
+
+
+INTRO_SECTIONS = {"BACKGROUND", "INTRODUCTION", "OBJECTIVE", "OBJECTIVES", "AIM", "AIMS", "PURPOSE", "RATIONALE",
+                  "CONTEXT", "AIMS/OBJECTIVES", "BACKGROUND AND AIMS"}
+METHOD_SECTIONS = {"METHOD", "METHODS", "DESIGN", "SETTING", "SETTINGS", "PARTICIPANTS", "INTERVENTION",
+                   "INTERVENTIONS", "MEASURES", "MAIN OUTCOME MEASURES", "ANALYSIS", "TRIAL REGISTRATION",
+                   "REGISTRATION", "METHODS AND ANALYSIS", "DESIGN AND METHODS", "MATERIALS AND METHODS"}
+
+
+def section_kind(section: str) -> str:
+    s = (section or "").upper().strip()
+    if not s:
+        return ""
+    if s in INTRO_SECTIONS or s.startswith(("BACKGROUND", "INTRODUCTION", "OBJECTIVE", "AIM", "PURPOSE")):
+        return "intro"
+    if s in METHOD_SECTIONS or s.startswith(("METHOD", "DESIGN", "SETTING", "PARTICIPANT", "INTERVENTION", "MEASURE")):
+        return "methods"
+    return "findings"

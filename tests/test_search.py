@@ -1,0 +1,241 @@
+"""`synth search` / `show` / `similar` over a small project indexed with the real model and real Chroma."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from search_corpus import RECORDS, store_records
+
+from synth.cli import cli
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory):
+    """(project, key -> record id), indexed once for the whole session (vectors + BM25)."""
+    from index.indexer import sync
+    from synth.lexical import build_lexical
+    from synth.project import init_project
+
+    project = init_project(tmp_path_factory.mktemp("search") / "review")
+    ids = store_records(project)
+    sync(project, progress=False)
+    build_lexical(project)
+    # A screening decision: excluded records are hidden from search by default.
+    store = project.store()
+    store.conn.execute("INSERT INTO screening(record_id, decision, reason, at) VALUES (?, 'exclude', 'peer review of manuscripts', '2024-01-01')",
+                       (ids["peer_review"],))
+    store.close()
+    return project, ids
+
+
+def run(project, *args):
+    """The CLI in-process: (exit code, stdout, stderr)."""
+    r = CliRunner().invoke(cli, ["--project", str(project.root), *args], catch_exceptions=False)
+    return r.exit_code, r.stdout, r.stderr
+
+
+def search_json(project, *args) -> list[dict]:
+    code, out, err = run(project, "search", *args, "--json")
+    assert code == 0, err
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def synth_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("synth")
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from synth.cli import main; main()"]
+
+
+# ------------------------------------------------------------------ ranking
+def test_exact_term_query_hits_lexically(indexed):
+    project, ids = indexed
+    res = search_json(project, "first-episode psychosis", "-k", "3")
+    assert res[0]["id"] == ids["navigator"]
+    assert res[0]["matched_by"]["bm25"] == 1
+    # The snippet is the evidence sentence holding the terms, and names them.
+    assert "first-episode psychosis" in res[0]["snippet"]
+    assert {h.lower() for h in res[0]["highlights"]} >= {"first-episode psychosis"}
+
+
+def test_concept_query_hits_semantically(indexed):
+    project, ids = indexed
+    # None of the query's words (after stemming) occur in the forum record; only meaning connects them.
+    query = "feeling less lonely and part of a community"
+    from synth.lexical import LexicalIndex
+
+    lex = LexicalIndex.load(project)
+    assert lex.scores(query)[lex.ids.index(ids["forum"])] == 0
+    res = search_json(project, query, "-k", "3")
+    assert ids["forum"] in [r["id"] for r in res[:2]]
+    forum = next(r for r in res if r["id"] == ids["forum"])
+    assert "belonging" in forum["snippet"]  # the best-matching sentence, not the first one
+
+
+def test_json_shape(indexed):
+    project, ids = indexed
+    res = search_json(project, "hope through role modelling", "-k", "4")
+    assert len(res) == 4
+    for r in res:
+        assert {"id", "doi", "pmid", "title", "year", "score", "design", "snippet", "mechanisms"} <= set(r)
+        assert isinstance(r["mechanisms"], list)
+    assert [r["rank"] for r in res] == [1, 2, 3, 4]
+    assert res == sorted(res, key=lambda r: -r["score"])
+    realist = next(r for r in res if r["id"] == ids["realist"])
+    assert realist["design"] == "realist_review" and realist["doi"] == "10.5555/test.realist"
+
+
+def test_csv_shape(indexed):
+    project, _ = indexed
+    code, out, _ = run(project, "search", "peer support", "--csv", "-k", "5")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 5
+    assert {"id", "doi", "pmid", "title", "year", "score", "design", "snippet", "mechanisms"} <= set(rows[0])
+
+
+def test_table_output_for_people(indexed):
+    project, _ = indexed
+    code, out, _ = run(project, "search", "peer navigator", "-k", "2")
+    assert code == 0
+    assert "Peer navigators for young people" in out and "RCT" in out
+
+
+# ------------------------------------------------------------------ filters
+def test_year_filter(indexed):
+    project, ids = indexed
+    res = search_json(project, "peer support young people", "--year-from", "2019", "--year-to", "2021", "-k", "10")
+    assert res and all(2019 <= r["year"] <= 2021 for r in res)
+    assert {r["id"] for r in res} == {ids["navigator"], ids["forum"], ids["realist"]}
+
+
+def test_design_and_source_filters(indexed):
+    project, ids = indexed
+    res = search_json(project, "peer support", "--design", "rct,cohort", "-k", "10")
+    assert {r["id"] for r in res} == {ids["navigator"], ids["cohort"]}
+    res = search_json(project, "peer support", "--source", "europepmc", "-k", "10")
+    assert [r["id"] for r in res] == [ids["forum"]]
+    res = search_json(project, "peer support", "--source", "import", "--source", "openalex")
+    assert {r["id"] for r in res} == {ids["realist"], ids["survey"]}
+
+
+def test_narrow_filter_still_finds_low_ranked_record(indexed):
+    project, ids = indexed
+    # The survey ranks low for this query, but it is the only cross-sectional study: a filter must not lose it.
+    res = search_json(project, "first-episode psychosis peer navigator", "--design", "cross_sectional")
+    assert [r["id"] for r in res] == [ids["survey"]]
+
+
+def test_excluded_records_hidden_unless_asked(indexed):
+    project, ids = indexed
+    res = search_json(project, "peer review of manuscripts", "-k", "10")
+    assert ids["peer_review"] not in [r["id"] for r in res]
+    res = search_json(project, "peer review of manuscripts", "-k", "10", "--include-excluded")
+    assert res[0]["id"] == ids["peer_review"]
+
+
+# ------------------------------------------------------------------ show / similar
+@pytest.mark.parametrize("ref", ["id", "10.5555/test.navigator", "https://doi.org/10.5555/TEST.NAVIGATOR", "39100001"])
+def test_show_by_any_identifier(indexed, ref):
+    project, ids = indexed
+    ref = ids["navigator"] if ref == "id" else ref
+    code, out, err = run(project, "show", ref, "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["id"] == ids["navigator"] and d["design"] == "rct" and d["pmid"] == "39100001"
+    assert [p["source"] for p in d["provenance"]] == ["pubmed"]
+    assert d["sentences"][0]["section"] == "BACKGROUND"
+    assert {s["section"] for s in d["sentences"]} == {"BACKGROUND", "METHODS", "RESULTS", "CONCLUSIONS"}
+    assert d["screening"] is None
+
+
+def test_show_table_and_screening(indexed):
+    project, ids = indexed
+    code, out, _ = run(project, "show", ids["peer_review"])
+    assert code == 0
+    assert "exclude" in out and "Provenance" in out and "Inter-reviewer agreement" in out
+
+
+def test_similar(indexed):
+    project, ids = indexed
+    code, out, err = run(project, "similar", ids["cohort"], "--json", "-k", "3")
+    assert code == 0, err
+    res = [json.loads(x) for x in out.splitlines()]
+    assert len(res) == 3 and ids["cohort"] not in [r["id"] for r in res]
+    # Hope and recovery through peers: the realist review about hope is the nearest study.
+    assert res[0]["id"] == ids["realist"]
+    assert res[0]["score"] >= res[-1]["score"]
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize("args,message", [
+    (["search", "   "], "empty query"),
+    (["search", "x" * 2001], "query too long"),
+    (["search", "peer", "--design", "trial"], "unknown design 'trial'"),
+    (["search", "peer", "--source", "scopus"], "unknown source 'scopus'"),
+    (["search", "peer", "--mechanism", "telepathy"], "mechanism"),
+    (["search", "peer", "-k", "0"], "-k must be at least 1"),
+    (["show", "10.9999/nope"], "no record '10.9999/nope'"),
+    (["similar", "12345678"], "no record '12345678'"),
+])
+def test_errors_are_one_line_exit_2(indexed, args, message):
+    project, _ = indexed
+    code, out, err = run(project, *args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_no_corpus_says_which_commands_to_run(project):
+    code, _, err = run(project, "search", "peer support")
+    assert code == 2 and "`synth harvest` then `synth index`" in err
+    code, _, err = run(project, "show", "123")
+    assert code == 2 and "`synth harvest` then `synth index`" in err
+
+
+def test_not_indexed_yet(project):
+    store_records(project)
+    code, _, err = run(project, "search", "peer support")
+    assert code == 2 and "synth index" in err
+
+
+def test_index_built_with_another_model_is_refused(indexed, tmp_path):
+    project, _ = indexed
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(project.root, other)
+    toml = other / "synth.toml"
+    toml.write_text(toml.read_text().replace('model = "all-MiniLM-L6-v2"', 'model = "paraphrase-MiniLM-L3-v2"'))
+    r = subprocess.run([*synth_cmd(), "--project", str(other), "search", "peer support"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "all-MiniLM-L6-v2" in r.stderr and "synth index --rebuild" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------ fast cold start
+def test_search_process_never_imports_torch(indexed):
+    project, ids = indexed
+    probe = (
+        "import sys\n"
+        "from synth.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as e:\n"
+        "    heavy = sorted(m for m in ('torch', 'sentence_transformers', 'scrapy', 'transformers') if m in sys.modules)\n"
+        "    print('HEAVY', heavy, 'EXIT', e.code, file=sys.stderr)\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    r = subprocess.run([sys.executable, "-c", probe, "--project", str(project.root), "search", "peer navigator", "--json", "-k", "1"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert "HEAVY [] EXIT 0" in r.stderr, r.stderr
+    assert json.loads(r.stdout.splitlines()[0])["id"] == ids["navigator"]
+
+
+def test_all_records_indexed(indexed):
+    project, ids = indexed
+    assert len(ids) == len(RECORDS)

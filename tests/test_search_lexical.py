@@ -1,0 +1,99 @@
+"""BM25 index: built once from the store, loaded memory-mapped, stemmed, title-weighted; highlighting."""
+
+import json
+
+import pytest
+
+from synth import highlight
+from synth.lexical import LexicalIndex, build_lexical, lexical_dir
+from synth.records import Record
+from search_corpus import DESIGNS, RECORDS, store_records
+
+
+@pytest.fixture
+def lex_project(project):
+    ids = store_records(project)
+    summary = build_lexical(project)
+    return project, ids, summary
+
+
+def top(idx: LexicalIndex, query: str, n: int = 3) -> list[str]:
+    scores = idx.scores(query)
+    order = sorted(range(len(idx.ids)), key=lambda i: -scores[i])
+    return [idx.ids[i] for i in order[:n] if scores[i] > 0]
+
+
+def test_build_saves_index_and_designs(lex_project):
+    project, ids, summary = lex_project
+    assert summary["documents"] == len(RECORDS)
+    folder = lexical_dir(project)
+    assert (folder / "meta.json").exists() and (folder / "data.csc.index.npy").exists()
+    assert sorted(json.loads((folder / "ids.json").read_text())) == sorted(ids.values())
+    store = project.store()
+    got = {r["id"]: r["design"] for r in store.iter_records()}
+    store.close()
+    assert got == {ids[k]: DESIGNS[k] for k in ids}
+
+
+def test_exact_terms_rank_the_record_that_has_them(lex_project):
+    project, ids, _ = lex_project
+    idx = LexicalIndex.load(project)
+    assert top(idx, "first-episode psychosis")[0] == ids["navigator"]
+    # Stemming: "navigators" and "navigation" match the query "navigator".
+    assert top(idx, "peer navigator", 1) == [ids["navigator"]]
+    assert top(idx, "care leavers")[0] == ids["protocol"]
+    # Stop words alone match nothing rather than everything.
+    assert top(idx, "the of and") == []
+
+
+def test_title_weighting(project):
+    store = project.store()
+    a = store.upsert(Record(title="Self-stigma in young people", abstract="We studied mentoring in schools.", pmid="1", source="pubmed"))[1]
+    b = store.upsert(Record(title="Mentoring in schools", abstract="We studied self-stigma in young people.", pmid="2", source="pubmed"))[1]
+    store.close()
+    build_lexical(project)
+    idx = LexicalIndex.load(project)
+    assert top(idx, "self-stigma", 2) == [a, b]
+    assert top(idx, "mentoring", 2) == [b, a]
+
+
+def test_index_is_memory_mapped_and_knows_when_stale(lex_project):
+    project, ids, _ = lex_project
+    idx = LexicalIndex.load(project)
+    import numpy as np
+
+    assert isinstance(idx.model.scores["data"], np.memmap)
+    store = project.store()
+    assert idx.is_current(store)
+    store.upsert(Record(title="A new study of peer mentors", pmid="99", source="pubmed"))
+    assert not idx.is_current(store)
+    store.close()
+
+
+def test_rebuild_replaces_atomically(lex_project):
+    project, ids, _ = lex_project
+    store = project.store()
+    new = store.upsert(Record(title="WhatsApp groups for peer support in Kenya", pmid="98", source="pubmed"))[1]
+    store.close()
+    build_lexical(project)
+    idx = LexicalIndex.load(project)
+    assert top(idx, "WhatsApp", 1) == [new]
+    leftovers = [p.name for p in lexical_dir(project).parent.iterdir() if p.name.startswith("lexical.")]
+    assert leftovers == []
+
+
+def test_highlighting_matches_stems_and_merges_phrases():
+    stems = highlight.query_stems("peer navigator for psychosis")
+    text = "Peer navigators helped young people with psychosis."
+    assert highlight.matched_terms(text, stems) == ["Peer navigators", "psychosis"]
+    assert highlight.mark_plain(text, stems) == "«Peer navigators» helped young people with «psychosis»."
+    # Rich markup in the text itself is escaped, not interpreted.
+    marked = highlight.mark_rich("[bold]peer[/bold] support", highlight.query_stems("support"))
+    assert marked.startswith("\\[bold]") and "[bold yellow]support[/bold yellow]" in marked
+
+
+def test_trim_keeps_the_match_in_view():
+    stems = highlight.query_stems("kappa")
+    text = ("word " * 200) + "agreement was poor (weighted kappa 0.21) " + ("word " * 200)
+    out = highlight.trim(text, stems, width=120)
+    assert "kappa" in out and out.startswith("…") and out.endswith("…") and len(out) < 140
