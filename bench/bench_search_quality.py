@@ -79,6 +79,20 @@ def build_sample_project(root: Path, progress: bool = False):
     return project, key_to_id
 
 
+def reuse_sample_project(root: Path):
+    from synth.project import load_project
+
+    project = load_project(root)
+    store = project.store()
+    key_to_id = {}
+    for key, rec in sample_records():
+        got = store.get(rec.pmid or rec.doi or rec.openalex or "")
+        if got:
+            key_to_id[key] = got["id"]
+    store.close()
+    return project, key_to_id
+
+
 def load_queries(path: Path = QUERIES) -> list[dict]:
     import yaml
 
@@ -112,14 +126,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="write the full results here")
     ap.add_argument("--keep", help="build the project in this folder (and keep it)")
+    ap.add_argument("--reuse", help="evaluate a project already built with --keep DIR (skips building)")
     args = ap.parse_args()
 
     from synth.search import Candidates, Searcher, fuse
 
     queries = load_queries()
     t0 = time.perf_counter()
-    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="synth-bench-search-"))
-    project, key_to_id = build_sample_project(tmp / "review")
+    if args.reuse:
+        project, key_to_id = reuse_sample_project(Path(args.reuse) / "review")
+    else:
+        tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="synth-bench-search-"))
+        project, key_to_id = build_sample_project(tmp / "review")
     build_s = time.perf_counter() - t0
     for q in queries:
         missing = [k for k in q["relevant"] if k not in key_to_id]

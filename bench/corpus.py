@@ -86,3 +86,34 @@ def fill_store(store, records) -> int:
         store.upsert(rec)
         n += 1
     return n
+
+
+def make_tiny_model(path) -> str:
+    """A 1-layer, 64-wide BERT with MiniLM's tokenizer, saved as a sentence-transformers folder.
+
+    Used only where a benchmark measures the pipeline around the model (memory, incremental
+    overheads) at 10-20k records, which would take hours with MiniLM on 2 CPU cores.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if (path / "modules.json").exists():
+        return str(path)
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel
+
+    from index.embedder import resolve_model
+
+    from transformers import AutoTokenizer
+
+    torch.manual_seed(0)
+    hf = path / "hf"
+    tok = AutoTokenizer.from_pretrained(resolve_model(None))
+    BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=64, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=128)).save_pretrained(str(hf))
+    tok.save_pretrained(str(hf))
+    word = models.Transformer(str(hf), max_seq_length=256)
+    pool = models.Pooling(64, pooling_mode="mean")
+    SentenceTransformer(modules=[word, pool, models.Normalize()]).save(str(path))
+    return str(path)

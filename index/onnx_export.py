@@ -63,14 +63,17 @@ def export(st_model, model_name: str, folder: Path) -> Path:
     args = tuple(sample[n] for n in input_names)
     axes = {n: {0: "batch", 1: "seq"} for n in input_names}
     axes["embedding"] = {0: "batch"}
-    with torch.no_grad():
+    import warnings
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about python booleans: shapes are dynamic axes here
         torch.onnx.export(pipe, args, str(tmp / "model.onnx"), input_names=input_names, output_names=["embedding"],
                           dynamic_axes=axes, opset_version=17, dynamo=False, do_constant_folding=True)
     tok.backend_tokenizer.save(str(tmp / "tokenizer.json"))
     info = {
         "format": FORMAT,
         "model": model_name,
-        "dim": int(st_model.get_sentence_embedding_dimension()),
+        "dim": int((getattr(st_model, "get_embedding_dimension", None) or st_model.get_sentence_embedding_dimension)()),
         "max_seq_length": int(st_model.max_seq_length),
         "inputs": input_names,
         "pad_id": int(tok.pad_token_id or 0),

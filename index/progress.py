@@ -12,7 +12,7 @@ class RateColumn(ProgressColumn):
     """Items per second, with the unit given as the task's `unit` field."""
 
     def render(self, task) -> Text:
-        speed = task.finished_speed or task.speed
+        speed = task.finished_speed or task.speed or (task.completed / task.elapsed if task.elapsed else None)
         unit = task.fields.get("unit", "it")
         return Text(f"{speed:,.1f} {unit}/s" if speed else f"- {unit}/s", style="progress.data.speed")
 

@@ -13,6 +13,7 @@ import email.utils
 import time
 from time import monotonic
 
+from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 
 
@@ -43,6 +44,21 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.cap = settings.getfloat("SYNTH_BACKOFF_MAX", 60.0)
         self.retry_after_cap = settings.getfloat("SYNTH_RETRY_AFTER_MAX", 300.0)
 
+    @classmethod
+    def from_crawler(cls, crawler):
+        mw = super().from_crawler(crawler)
+        # response_downloaded fires before the downloader frees the slot and starts the next
+        # queued request, so a pause set here holds that request back too.
+        crawler.signals.connect(mw._downloaded, signal=signals.response_downloaded)
+        return mw
+
+    def _downloaded(self, response, request, spider=None):
+        if response.status in self.retry_http_codes and not request.meta.get("dont_retry"):
+            wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+            if wait is not None:
+                wait = min(wait, self.retry_after_cap)
+            self._pause(request, wait)
+
     def process_request(self, request, spider=None):
         state = getattr(self.crawler.spider, "state", None)
         if state is not None:
@@ -50,11 +66,6 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return None
 
     def process_response(self, request, response, spider=None):
-        if response.status in self.retry_http_codes and not request.meta.get("dont_retry"):
-            wait = retry_after_seconds(response.headers.get(b"Retry-After"))
-            if wait is not None:
-                wait = min(wait, self.retry_after_cap)
-            self._pause(request, wait)
         return super().process_response(request, response)
 
     def process_exception(self, request, exception, spider=None):

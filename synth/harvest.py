@@ -63,12 +63,18 @@ def last_window_end(store, source: str, query: str) -> date | None:
 def run_harvest(project, sources=None, since=None, until=None, max_records=None, run_id=None, progress=True) -> dict:
     """Harvest the chosen sources over [since, until] into the project's store.
 
+    `since`/`until`: dates or YYYY-MM-DD strings (default: synth.toml [harvest] since, today);
+    `since` may also be {source: date} to give each source its own start.
+
     Returns {source: summary} with requests, seen, new, updated, merged (duplicates merged),
     unchanged, quarantined, failed_requests, status ("ok"/"failed") and whether the window
     was recorded as complete. A source that failed keeps what it stored.
     """
     chosen = resolve_sources(project, sources)
-    lo, hi = resolve_window(project, since, until)
+    # `since` may be one date for all sources or {source: date}, so that a refresh can start
+    # each source where its last completed window ended, in this one process.
+    since_of = since if isinstance(since, dict) else {name: since for name in chosen}
+    windows = {name: resolve_window(project, since_of.get(name), until) for name in chosen}
     if max_records is not None and int(max_records) < 1:
         raise SynthError("--max must be at least 1")
     for name in chosen:
@@ -99,7 +105,7 @@ def run_harvest(project, sources=None, since=None, until=None, max_records=None,
 
     ui = _Progress(chosen) if progress else None
     states = {
-        name: SourceRun(name, store, run_id, project.source(name)["query"], lo, hi,
+        name: SourceRun(name, store, run_id, project.source(name)["query"], *windows[name],
                         max_records=int(max_records) if max_records is not None else None,
                         on_change=ui.update if ui else None)
         for name in chosen

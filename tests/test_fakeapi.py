@@ -15,7 +15,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
@@ -494,9 +493,8 @@ def test_truncate_cuts_the_next_data_page_once(api):
     api.faults = Faults(truncate={"europepmc", "pubmed"})
     url = api.base_url("europepmc") + "search?" + urllib.parse.urlencode(
         {"query": "x", "format": "json", "resultType": "core", "pageSize": 20})
-    with urllib.request.urlopen(url) as resp:
-        with pytest.raises(http.client.IncompleteRead) as cut:
-            resp.read()
+    with urllib.request.urlopen(url) as resp, pytest.raises(http.client.IncompleteRead) as cut:
+        resp.read()
     with pytest.raises(json.JSONDecodeError):
         json.loads(cut.value.partial)
     assert len(json.loads(get(url)[2])["resultList"]["result"]) == 20  # once only
@@ -551,6 +549,20 @@ def test_delay_and_request_log(api):
                                                            ("openalex", "/openalex/nowhere", 404)]
     assert log[0].query == {"filter": "from_created_date:2020-01-01", "mailto": "a@b.org"}
     assert t0 <= log[0].t <= log[1].t <= time.monotonic()
+
+
+def test_restart_keeps_the_url_and_stop_closes_connections(corpus):
+    api = FakeAPIServer(corpus).start()
+    url = api.base_url("openalex") + "works"
+    assert status_of(url) == 200
+    api.stop()
+    with pytest.raises(urllib.error.URLError):
+        get(url)
+    api.start()
+    try:
+        assert api.base_url("openalex") + "works" == url and status_of(url) == 200
+    finally:
+        api.stop()
 
 
 def test_efetch_accepts_post(api):
@@ -610,5 +622,5 @@ def test_fakeapi_command_serves_until_stopped(tmp_path):
         proc.terminate()
         proc.wait(timeout=10)
     bad = subprocess.run([sys.executable, "-c", "from synth.cli import main; main()", "fakeapi", "--corpus",
-                          str(tmp_path / "missing.jsonl")], capture_output=True, text=True)
+                          str(tmp_path / "missing.jsonl")], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "cannot read the corpus" in bad.stderr

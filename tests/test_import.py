@@ -195,8 +195,9 @@ def test_cli_bad_file_exits_2_and_touches_nothing(project, tmp_path, make, args)
 def test_console_script_error_has_no_traceback(project, tmp_path):
     png = tmp_path / "figure.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
-    exe = Path(sys.executable).with_name("synth")
-    proc = subprocess.run([str(exe), "--project", str(project.root), "import", str(png)], capture_output=True, text=True)
+    # what the `synth` console script runs: synth.cli:main
+    cmd = [sys.executable, "-c", "from synth.cli import main; main()", "--project", str(project.root), "import", str(png)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"Error: {png}: this is a PNG image, not a bibliographic export"
     assert "Traceback" not in proc.stdout + proc.stderr

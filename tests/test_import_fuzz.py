@@ -47,7 +47,7 @@ def check(data: bytes, fmt: str) -> None:
 
 @st.composite
 def mutated(draw):
-    name, data = draw(st.sampled_from(SEEDS))
+    _, data = draw(st.sampled_from(SEEDS))
     op = draw(st.sampled_from(["truncate", "flip", "shuffle", "drop", "dup", "insert"]))
     if op == "truncate":
         data = data[: draw(st.integers(0, len(data)))]

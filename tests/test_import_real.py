@@ -163,7 +163,7 @@ def test_real_all_files_in_one_call_then_reimport_changes_nothing(real_fixtures,
     again = import_files(store, paths)
     assert again["total"]["unchanged"] == 58 and again["total"]["new"] == 0
     assert store.count() == 58
-    rec = store.get("WOS:000221807500019".split(":")[1]) or store.get("15170338")
+    rec = store.get("15170338")  # the WoS plain-text record, by its PMID
     assert rec["doi"] == "10.1021/bi049798f"
     assert [(p["source"], p["source_id"], p["database"]) for p in store.provenance(rec["id"])] == [
         ("import", "WOS:000221807500019", "Web of Science")]

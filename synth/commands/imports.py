@@ -30,7 +30,7 @@ def import_cmd(ctx, files: tuple[str, ...], fmt: str, database: str | None, as_j
     that cannot be read are quarantined (see `synth quarantine`) and the rest import.
     The next `synth index` / `synth refresh` indexes and codes the new records.
     """
-    from synth.importers import read_all, store_results
+    from synth.importers import read_all
 
     parsed = read_all(files, fmt, database)  # raises (exit 2) before the store is opened
     project = ctx.project
@@ -56,7 +56,13 @@ def _store_with_progress(store, parsed, run_id, quiet: bool) -> dict:
     if quiet or total < 200:
         return store_results(store, parsed, run_id)
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=Console(stderr=True), transient=True) as bar:
@@ -85,7 +91,7 @@ def _print_summary(summary: dict) -> None:
     out.print(table)
     problems = [p for row in summary["files"] for p in row["problems"]]
     for p in problems[:_SHOW_PROBLEMS]:
-        err.print(f"quarantined {p['location']}: {p['reason']}", markup=False, highlight=False)
+        err.print(f"quarantined {p['location']}: {p['reason']}", markup=False, highlight=False, soft_wrap=True)
     if len(problems) > _SHOW_PROBLEMS:
         err.print(f"... and {len(problems) - _SHOW_PROBLEMS} more (`synth quarantine` lists them all)")
 

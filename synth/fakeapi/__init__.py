@@ -10,4 +10,4 @@ and `synth fakeapi`. Interface: CONTRACTS §2.
 from synth.fakeapi.corpus import SOURCES, generate_corpus, load_sample_corpus, view
 from synth.fakeapi.server import FakeAPIServer, Faults, RequestLog
 
-__all__ = ["FakeAPIServer", "Faults", "RequestLog", "SOURCES", "generate_corpus", "load_sample_corpus", "view"]
+__all__ = ["SOURCES", "FakeAPIServer", "Faults", "RequestLog", "generate_corpus", "load_sample_corpus", "view"]

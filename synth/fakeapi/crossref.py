@@ -14,8 +14,15 @@ import time
 from datetime import datetime, timezone
 from xml.sax.saxutils import escape
 
-from synth.fakeapi.corpus import abstract_sections, in_window, nice_label, parse_bound, pub_date, pub_date_iso, \
-    stable_int
+from synth.fakeapi.corpus import (
+    abstract_sections,
+    in_window,
+    nice_label,
+    parse_bound,
+    pub_date,
+    pub_date_iso,
+    stable_int,
+)
 from synth.fakeapi.reply import Reply, first, json_reply
 
 CURSOR_TTL = 300.0  # "Cursors expire after 5 minutes if not used."

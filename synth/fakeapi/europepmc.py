@@ -12,8 +12,16 @@ import html
 import re
 from urllib.parse import urlencode
 
-from synth.fakeapi.corpus import (abstract_sections, in_window, initials, nice_label, parse_bound, pub_date,
-                                  pub_date_iso, stable_int)
+from synth.fakeapi.corpus import (
+    abstract_sections,
+    in_window,
+    initials,
+    nice_label,
+    parse_bound,
+    pub_date,
+    pub_date_iso,
+    stable_int,
+)
 from synth.fakeapi.cursors import decode_offset, encode_offset
 from synth.fakeapi.reply import Reply, first, int_param, json_reply
 
@@ -166,7 +174,7 @@ def lite(rec: dict, malformed: bool = False) -> dict:
 
 
 def core(rec: dict, malformed: bool = False) -> dict:
-    source, rid = ids_of(rec)
+    source = ids_of(rec)[0]
     out: dict = idlist(rec)
     if rec.get("pmcid"):
         out["fullTextIdList"] = {"fullTextId": [rec["pmcid"]]}

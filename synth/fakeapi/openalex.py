@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 
-from synth.fakeapi.corpus import (flat_abstract, in_window, openalex_id, parse_bound, pub_date, pub_date_iso,
-                                  stable_int)
+from synth.fakeapi.corpus import flat_abstract, in_window, openalex_id, parse_bound, pub_date, pub_date_iso, stable_int
 from synth.fakeapi.cursors import decode_offset, encode_offset
 from synth.fakeapi.reply import Reply, first, json_reply
 
@@ -129,7 +128,7 @@ def _year_spec(value: str):
     if m:
         lo, hi = int(m.group(1) or 0), int(m.group(2) or 9999)
         return lambda y: lo <= y <= hi
-    if value.startswith(">") or value.startswith("<"):
+    if value.startswith((">", "<")):
         n = int(value[1:])
         return (lambda y: y > n) if value[0] == ">" else (lambda y: y < n)
     years = {int(v) for v in value.split("|")}

@@ -13,9 +13,16 @@ import secrets
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
-from synth.fakeapi.corpus import (abstract_sections, in_window, initials, parse_bound, pub_date, pub_date_iso,
-                                  stable_int,
-                                  xml_text)
+from synth.fakeapi.corpus import (
+    abstract_sections,
+    in_window,
+    initials,
+    parse_bound,
+    pub_date,
+    pub_date_iso,
+    stable_int,
+    xml_text,
+)
 from synth.fakeapi.reply import JSON, XML, Reply, first, int_param
 
 ESEARCH_HEAD = ('<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE eSearchResult PUBLIC "-//NLM//DTD esearch '
@@ -203,8 +210,14 @@ class PubMedAPI:
             wanted = ids[retstart:retstart + retmax]
         by_pmid = self.server.index(self.source, "pmid")
         malformed = self.server.faults.malformed
-        articles = [article_xml(by_pmid[p], malformed=by_pmid[p].get("key") in malformed)
-                    for p in wanted if p in by_pmid]
+        cache = self.server.render_cache
+        articles = []
+        for pmid in wanted:
+            if pmid in by_pmid:
+                key = ("pubmed", pmid, by_pmid[pmid].get("key") in malformed)
+                if key not in cache:  # rendering dominates big crawls; records do not change
+                    cache[key] = article_xml(by_pmid[pmid], malformed=key[2])
+                articles.append(cache[key])
         body = EFETCH_HEAD + "<PubmedArticleSet>\n" + "".join(a + "\n" for a in articles) + "</PubmedArticleSet>\n"
         return Reply(200, body.encode(), XML, data_page=True)
 
@@ -251,7 +264,7 @@ def article_xml(rec: dict, malformed: bool = False) -> str:
     if rec.get("issue"):
         _sub(issue, "Issue", rec["issue"])
     pd = _sub(issue, "PubDate")
-    y, m, d = pub_date(rec)
+    y, m, _ = pub_date(rec)
     _sub(pd, "Year", str(y))
     if m:
         _sub(pd, "Month", MONTHS[m - 1])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 JSON = "application/json; charset=UTF-8"
 XML = "text/xml; charset=UTF-8"

@@ -52,8 +52,8 @@ _ERROR_BODIES = {
     ("crossref", 429): (b"Too Many Requests", "text/plain"),
     ("openalex", 429): (b'{"error":"Rate limit exceeded","message":"Too many requests"}', "application/json"),
 }
-_500 = (b"<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1>"
-        b"</body></html>", "text/html")
+_500 = (b"<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body>"
+        + b"</html>", "text/html")
 _429 = (b"<html><head><title>429 Too Many Requests</title></head><body><h1>Too Many Requests</h1></body></html>",
         "text/html")
 
@@ -95,6 +95,7 @@ class FakeAPIServer:
             self._corpus = list(corpus)
             self._views = views
             self._indexes: dict = {}
+            self.render_cache: dict = {}  # renderers may memoise per-record output here
 
     def records(self, source: str) -> list[dict]:
         """The studies `source` serves, as it holds them (variants applied), in its order."""
@@ -120,17 +121,16 @@ class FakeAPIServer:
     # ------------------------------------------------------------------ lifecycle
     @property
     def url(self) -> str:
-        if self._httpd is None:
+        if not self._port:
             raise RuntimeError("server not started")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._host}:{self._port}"
 
     def base_url(self, source: str) -> str:
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
         return f"{self.url}/{source}/"
 
-    def start(self) -> "FakeAPIServer":
+    def start(self) -> FakeAPIServer:
         if self._httpd is None:
             self._httpd = ThreadingHTTPServer((self._host, self._port), _Handler)
             self._httpd.daemon_threads = True
@@ -153,7 +153,7 @@ class FakeAPIServer:
             self._thread.join(timeout=5)
             self._httpd = None
 
-    def __enter__(self) -> "FakeAPIServer":
+    def __enter__(self) -> FakeAPIServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -216,7 +216,11 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def log_message(self, format, *args):  # noqa: A002 - quiet: tests read api.requests instead
+    def parse_request(self):
+        self._arrived = time.monotonic()  # as soon as the request line is in: rate checks use it
+        return super().parse_request()
+
+    def log_message(self, format, *args):
         pass
 
     def do_GET(self):
@@ -226,7 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self):
-        t = time.monotonic()
+        t = getattr(self, "_arrived", None) or time.monotonic()
         api: FakeAPIServer = self.server.api  # type: ignore[attr-defined]
         parts = urlsplit(self.path)
         params = parse_qs(parts.query, keep_blank_values=True)

@@ -16,7 +16,7 @@ from synth.importers.base import ImportFileError, ImportResult, Problem
 from synth.importers.detect import FORMAT_NAMES, FORMATS, decode, sniff
 from synth.records import InvalidRecord
 
-__all__ = ["read_file", "read_bytes", "parse_text", "read_all", "import_files", "store_results", "ImportResult", "Problem", "ImportFileError", "FORMATS"]
+__all__ = ["FORMATS", "ImportFileError", "ImportResult", "Problem", "import_files", "parse_text", "read_all", "read_bytes", "read_file", "store_results"]
 
 
 def _parser(fmt: str):

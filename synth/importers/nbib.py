@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import re
 
-from synth.importers.base import Collector, ImportFileError, ImportResult, find_doi, one_line, structure_abstract
+from synth.importers.base import (
+    Collector,
+    ImportFileError,
+    ImportResult,
+    find_doi,
+    one_line,
+    structure_abstract,
+)
 from synth.records import Record
 
 _TAG = re.compile(r"^([A-Z][A-Z0-9]{0,3}) *- ?(.*)$")

@@ -11,8 +11,18 @@ import re
 
 import rispy
 
-from synth.importers.base import (Collector, ImportFileError, ImportResult, database_from_urls, find_doi, find_pmcid,
-                                  find_pmid, one_line, split_list, structure_abstract)
+from synth.importers.base import (
+    Collector,
+    ImportFileError,
+    ImportResult,
+    database_from_urls,
+    find_doi,
+    find_pmcid,
+    find_pmid,
+    one_line,
+    split_list,
+    structure_abstract,
+)
 from synth.records import Record
 
 _RIS_LINE = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*)|\s*)$")

@@ -10,8 +10,17 @@ import csv
 import io
 import re
 
-from synth.importers.base import (Collector, ImportFileError, ImportResult, database_from_urls, find_doi, find_pmcid,
-                                  one_line, split_list, structure_abstract)
+from synth.importers.base import (
+    Collector,
+    ImportFileError,
+    ImportResult,
+    database_from_urls,
+    find_doi,
+    find_pmcid,
+    one_line,
+    split_list,
+    structure_abstract,
+)
 from synth.records import Record
 
 # Record field -> accepted column names (normalised: lower-case letters and digits only).
@@ -148,7 +157,7 @@ def split_authors(value: str) -> list[str]:
 
 
 def _record(row: list[str], cols: dict[str, int]) -> tuple[Record, str | None, str]:
-    c = lambda f: _cell(row, cols, f)  # noqa: E731
+    c = lambda f: _cell(row, cols, f)
     acc = c("accession")
     db = c("database")
     db = db if db.lower() in ("scopus", "embase", "pubmed", "medline", "web of science", "psycinfo", "apa psycinfo",

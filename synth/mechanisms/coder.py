@@ -33,6 +33,7 @@ class Params:
     intro_weight: float = 0.85  # background / aims sentences speak to theory, less to evidence
     methods_weight: float = 0.9
     phrase_prototypes: bool = False  # phrases in carrier sentences as extra prototypes (did not help on dev)
+    examples: bool = True  # the theory's example sentences as prototypes
     center: float = 0.0  # subtract this share of the sentence's mean cosine over all mechanisms
     relevance_min: float = 0.5
     emergent_fit: float = 0.42  # mechanism/outcome sentences whose best cosine is below this are unexplained
@@ -87,6 +88,9 @@ class Coder:
         for i, m in enumerate(theory.mechanisms):
             texts.append(f"{m.name}. {m.description}")
             owner.append(i)
+            if params.examples:
+                texts.extend(m.examples)
+                owner.extend([i] * len(m.examples))
             if params.phrase_prototypes and m.phrases:
                 # phrases in small groups: short enough to stay specific, long enough to embed sensibly
                 for j in range(0, len(m.phrases), 4):

@@ -29,6 +29,7 @@ class Code:
     description: str = ""
     phrases: tuple[str, ...] = ()
     dimension: str = ""  # contexts only
+    examples: tuple[str, ...] = ()  # mechanisms: typical evidence sentences (embedded as prototypes)
 
     def to_dict(self) -> dict:
         d = {"id": self.id, "name": self.name}
@@ -36,6 +37,8 @@ class Code:
             d["dimension"] = self.dimension
         if self.description:
             d["description"] = self.description
+        if self.examples:
+            d["examples"] = list(self.examples)
         d["phrases"] = list(self.phrases)
         return d
 
@@ -135,7 +138,11 @@ def _codes(data: dict, key: str, source: str, need_description: bool = False) ->
         phrases = it.get("phrases") or []
         if not isinstance(phrases, list):
             raise SynthError(f"{source}: {cid}: phrases must be a list")
-        out.append(Code(cid, name, desc, tuple(str(p).strip() for p in phrases if str(p).strip()), str(it.get("dimension") or "")))
+        examples = it.get("examples") or []
+        if not isinstance(examples, list):
+            raise SynthError(f"{source}: {cid}: examples must be a list")
+        out.append(Code(cid, name, desc, tuple(str(p).strip() for p in phrases if str(p).strip()), str(it.get("dimension") or ""),
+                        tuple(" ".join(str(e).split()) for e in examples if str(e).strip())))
     return out
 
 
@@ -148,7 +155,7 @@ def init_theory(project, force: bool = False) -> Path:
     return path
 
 
-def add_mechanism(project, mid: str, name: str, description: str, phrases: list[str]) -> Path:
+def add_mechanism(project, mid: str, name: str, description: str, phrases: list[str], examples: list[str] = ()) -> Path:
     """Append a mechanism to the project's theory.yaml, keeping the user's comments and layout."""
     path = theory_path(project)
     if not path.exists():
@@ -163,6 +170,8 @@ def add_mechanism(project, mid: str, name: str, description: str, phrases: list[
         raise SynthError("a mechanism needs a description (--description)")
     entry = {"id": mid, "name": name or mid.replace("_", " ").capitalize(), "description": " ".join(description.split()),
              "phrases": [p for p in phrases if p.strip()]}
+    if examples:
+        entry["examples"] = [" ".join(e.split()) for e in examples if e.strip()]
     block = yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=100)
     block = "\n" + "".join("  " + line if line.strip() else line for line in block.splitlines(keepends=True))
     new = _insert_into_list(text, "mechanisms", block)

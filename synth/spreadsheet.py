@@ -1,0 +1,32 @@
+"""Spreadsheet safety shared by the CSV and XLSX writers.
+
+A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is read as a
+formula by Excel, LibreOffice and Google Sheets (CSV/formula injection). Record text
+comes from the internet, so such cells are prefixed with a single quote, as OWASP
+recommends: the cell shows as text and nothing is evaluated.
+"""
+
+from __future__ import annotations
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+# Excel's hard limit for the text of one cell.
+XLSX_CELL_LIMIT = 32767
+
+
+def neutralise(value):
+    """The value with formula triggers defused; numbers and None pass through unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def neutralise_row(row) -> list:
+    return [neutralise(v) for v in row]
+
+
+def fit_cell(text: str, limit: int = XLSX_CELL_LIMIT, note: str = "… (truncated; see the JSON output for the full text)") -> str:
+    """Text cut to Excel's cell limit, saying so, rather than a corrupt workbook."""
+    if not isinstance(text, str) or len(text) <= limit:
+        return text
+    return text[: limit - len(note)] + note

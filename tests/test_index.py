@@ -1,0 +1,257 @@
+"""The vector index: incremental sync by content hash, model pinning, rebuild, check/repair,
+the torch-free ONNX query path and filtered queries. Real model, real embedded Chroma."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from bench.corpus import make_tiny_model, sample_records
+from index import vectors as V
+from index.indexer import check, sync
+from synth.errors import SynthError
+from synth.project import init_project
+from synth.records import Record
+from synth.sentences import split_abstract
+
+REPO = Path(__file__).resolve().parents[1]
+QUERIES = ["peer support for young people with psychosis", "hope through role modelling", "school-based peer mentoring",
+           "stigma and help-seeking", "online peer support forum", "training and supervision of peer workers",
+           "engagement with mental health services", "loneliness and social connection"]
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory):
+    """Export MiniLM to ONNX once per session; projects get a copy (the export takes ~10 s)."""
+    from index.embedder import load_model
+    from index.onnx_export import export
+
+    folder = tmp_path_factory.mktemp("onnx") / "all-minilm-l6-v2"
+    export(load_model(None), "all-MiniLM-L6-v2", folder)
+    return folder
+
+
+def make_project(root: Path, onnx_cache: Path, records, **index_cfg):
+    p = init_project(root, {"index": {"batch_size": 16, **index_cfg}} if index_cfg or True else None)
+    shutil.copytree(onnx_cache, p.data_dir / "models" / onnx_cache.name)
+    with p.store() as s:
+        for r in records:
+            s.upsert(r)
+    return p
+
+
+def rows(p, sql, params=()):
+    with p.store() as s:
+        return [tuple(r) for r in s.conn.execute(sql, params)]
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory, onnx_cache):
+    """40 sample studies indexed once, shared by the read-only tests below."""
+    p = make_project(tmp_path_factory.mktemp("idx") / "review", onnx_cache, sample_records(40))
+    summary = sync(p, progress=False)
+    return p, summary
+
+
+def test_sync_embeds_records_and_sentences_and_writes_sentence_rows(indexed):
+    p, summary = indexed
+    idx = V.VectorIndex.open(p)
+    assert summary["embedded"] == 40 == idx.records.count()
+    n_sent = rows(p, "SELECT COUNT(*) FROM sentences")[0][0]
+    assert summary["sentences"] == n_sent == idx.sentences.count() > 40 * 3
+    # Sentence rows are split_abstract's output, role left for the coder.
+    with p.store() as s:
+        rec = next(s.iter_records())
+    want = [(x.idx, x.section, x.text) for x in split_abstract(rec["abstract"])]
+    assert rows(p, "SELECT idx, section, text FROM sentences WHERE record_id=? ORDER BY idx", (rec["id"],)) == want
+    assert rows(p, "SELECT COUNT(*) FROM sentences WHERE role IS NOT NULL") == [(0,)]
+    got = idx.sentences.get(ids=[f"{rec['id']}:0"], include=["metadatas"])["metadatas"][0]
+    assert got["record_id"] == rec["id"] and got["idx"] == 0 and got["year"] == rec["year"] and got["sources"] == ["pubmed"]
+    assert idx.records.metadata["synth_model"] == "all-MiniLM-L6-v2" and idx.records.metadata["synth_dim"] == 384
+
+
+def test_onnx_query_path_top10_identical_to_sentence_transformers(indexed):
+    from index.embedder import load_model
+    from index.query_encoder import QueryEncoder
+
+    p, _ = indexed
+    idx = V.VectorIndex.open(p)
+    onnx = QueryEncoder.for_project(p).encode(QUERIES)
+    st = load_model(None).encode(QUERIES, normalize_embeddings=True)
+    assert np.abs(onnx - st).max() < 1e-4
+    for kind in ("records", "sentences"):
+        for a, b in zip(onnx, st):
+            assert [h[0] for h in idx.query(a, k=10, kind=kind)] == [h[0] for h in idx.query(b, k=10, kind=kind)]
+
+
+def test_query_encoder_and_vector_index_do_not_import_torch(indexed):
+    p, _ = indexed
+    code = ("import sys; from index.query_encoder import QueryEncoder; from index.vectors import VectorIndex, Filter; "
+            "from synth.project import load_project; p = load_project(sys.argv[1]); "
+            "v = QueryEncoder.for_project(p).encode(['peer mentors'])[0]; "
+            "hits = VectorIndex.open(p).query(v, k=5, filter=Filter(year_from=2000)); "
+            "print(len(hits), 'torch' in sys.modules, 'sentence_transformers' in sys.modules, 'transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(p.root)], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.split() == ["5", "False", "False", "False"]
+
+
+def test_filtered_query_returns_exact_top_k_of_matching_records(indexed):
+    from index.query_encoder import QueryEncoder
+
+    p, _ = indexed
+    idx = V.VectorIndex.open(p)
+    years = sorted(r[0] for r in rows(p, "SELECT year FROM records"))
+    cut = years[len(years) // 2]
+    q = QueryEncoder.for_project(p).encode(["peer workers and hope"])[0]
+    hits = idx.query(q, k=5, filter=V.Filter(year_from=cut))
+    allowed = {r[0] for r in rows(p, "SELECT id FROM records WHERE year >= ?", (cut,))}
+    ids, mat = idx.get_vectors(sorted(allowed), kind="records")
+    brute = [ids[i] for i in np.argsort(-(mat @ q))[:5]]
+    assert [h[0] for h in hits] == brute
+    assert idx.query(q, k=5, filter=V.Filter(sources=["crossref"])) == []  # all stored from pubmed
+    sent_hits = idx.query(q, k=7, kind="sentences", filter=V.Filter(year_to=cut))
+    assert len(sent_hits) == 7 and all(h[0].rsplit(":", 1)[0] not in allowed or cut in years for h in sent_hits)
+
+
+def test_iter_sentence_vectors_pages_everything_once(indexed):
+    p, summary = indexed
+    idx = V.VectorIndex.open(p)
+    seen, dims = [], set()
+    for ids, mat in idx.iter_sentence_vectors(batch=97):
+        assert len(ids) == mat.shape[0] <= 97
+        seen.extend(ids)
+        dims.add(mat.shape[1])
+        assert np.allclose(np.linalg.norm(mat, axis=1), 1, atol=1e-4)
+    assert len(seen) == len(set(seen)) == summary["sentences"] and dims == {384}
+
+
+def _changed(rec: Record, abstract: str) -> Record:
+    return Record(**{**rec.to_dict(), "abstract": abstract})
+
+
+def test_incremental_change_merge_and_metadata(tmp_path, onnx_cache):
+    recs = sample_records(6)
+    p = make_project(tmp_path / "review", onnx_cache, recs)
+    first = sync(p, progress=False)
+    assert first["embedded"] == 6
+    again = sync(p, progress=False)
+    assert (again["embedded"], again["skipped_unchanged"], again["removed"]) == (0, 6, 0)
+
+    # A changed abstract with fewer sentences: that record alone is re-embedded; old tail vectors go.
+    with p.store() as s:
+        _, rid = s.upsert(_changed(recs[0], "CONCLUSIONS: Peer support helped. It was cheap."))
+    before = V.VectorIndex.open(p).sentences.count()
+    n_old = len(split_abstract(recs[0].abstract))
+    out = sync(p, progress=False)
+    assert (out["embedded"], out["changed"], out["sentences"]) == (1, 1, 2)
+    idx = V.VectorIndex.open(p)
+    assert idx.sentences.count() == before - n_old + 2
+    assert rows(p, "SELECT idx, section, text FROM sentences WHERE record_id=?", (rid,)) == [
+        (0, "CONCLUSIONS", "Peer support helped."), (1, "CONCLUSIONS", "It was cheap.")]
+    assert not idx.sentences.get(ids=[f"{rid}:2"])["ids"]
+
+    # A record from another source carrying recs[1]'s DOI and recs[2]'s PMID merges 2 into 1: 2 leaves the index.
+    with p.store() as s:
+        id1, id2 = s.get(recs[1].pmid)["id"], s.get(recs[2].pmid)["id"]
+        s.upsert(Record(title=recs[1].title, doi=recs[1].doi, pmid=recs[2].pmid, year=recs[1].year,
+                        source="crossref", source_id=recs[1].doi or "x"))
+        survivor = s.get(id1)["id"]
+    gone = id2 if survivor == id1 else id1
+    out = sync(p, progress=False)
+    assert out["removed"] == 1
+    idx = V.VectorIndex.open(p)
+    assert not idx.records.get(ids=[gone])["ids"]
+    assert not idx.sentences.get(where={"record_id": gone})["ids"]
+    assert rows(p, "SELECT COUNT(*) FROM sentences WHERE record_id=?", (gone,)) == [(0,)]
+    # The survivor's sources changed (crossref joined) without re-embedding unless its text changed.
+    md = idx.records.get(ids=[survivor], include=["metadatas"])["metadatas"][0]
+    assert md["sources"] == ["crossref", "pubmed"]
+    assert check(p, progress=False)["ok"]
+
+
+def test_model_pinned_and_rebuild_switches_only_when_complete(tmp_path, onnx_cache):
+    p = make_project(tmp_path / "review", onnx_cache, sample_records(3))
+    sync(p, progress=False)
+    old = V.read_pointer(p.store(), "embedded")
+    tiny = make_tiny_model(tmp_path / "tiny")
+    with pytest.raises(SynthError, match="built with model 'all-MiniLM-L6-v2'.*--rebuild"):
+        sync(p, model=tiny, progress=False)
+    with pytest.raises(SynthError, match="--rebuild"):
+        V.VectorIndex.open(p, model=tiny)
+
+    # A rebuild that dies half-way leaves the old index live and searchable.
+    import index.indexer as I
+
+    real = I._embed_chunk
+    calls = {"n": 0}
+
+    def dying(*a, **kw):
+        raise KeyboardInterrupt
+
+    I._embed_chunk = dying
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sync(p, model=tiny, rebuild=True, progress=False)
+    finally:
+        I._embed_chunk = real
+    assert V.read_pointer(p.store(), "embedded") == old
+    assert V.VectorIndex.open(p).records.count() == 3
+
+    out = sync(p, model=tiny, rebuild=True, progress=False)
+    assert out["rebuilt"] and out["embedded"] == 3 and out["dim"] == 64
+    new = V.read_pointer(p.store(), "embedded")
+    assert new["generation"] == old["generation"] + 1 and new["model"] == str(Path(tiny))
+    names = {c.name for c in V.make_client(p, "embedded").list_collections()}
+    assert names == {new["records"], new["sentences"]}  # the old generation is dropped after the switch
+    # Now the configured model (MiniLM) is the mismatch.
+    with pytest.raises(SynthError, match="synth.toml \\[index\\] model"):
+        V.VectorIndex.open(p)
+    assert V.VectorIndex.open(p, model=tiny).records.metadata["synth_dim"] == 64
+
+
+def test_check_reports_and_repairs_disagreement_cli(tmp_path, onnx_cache):
+    from synth.cli import cli
+
+    p = make_project(tmp_path / "review", onnx_cache, sample_records(4))
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--project", str(p.root), "index", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout.strip().splitlines()[-1])["embedded"] == 4
+    ok = runner.invoke(cli, ["--project", str(p.root), "check", "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["ok"]
+
+    idx = V.VectorIndex.open(p)
+    victim = idx.records.get(limit=1)["ids"][0]
+    idx.records.delete(ids=[victim])                                           # a lost vector
+    idx.sentences.add(ids=["sGHOST:0"], embeddings=[[0.1] * 384], metadatas=[{"record_id": "sGHOST"}])  # an orphan
+    bad = runner.invoke(cli, ["--project", str(p.root), "check", "--json"])
+    assert bad.exit_code == 1
+    rep = json.loads(bad.stdout)
+    assert (rep["missing_vectors"], rep["orphan_sentences"], rep["ok"]) == (1, 1, False)
+
+    fixed = runner.invoke(cli, ["--project", str(p.root), "check", "--repair", "--json"])
+    assert fixed.exit_code == 0, fixed.output
+    rep = json.loads(fixed.stdout)
+    assert rep["repaired"]["embedded"] == 1 and rep["after"]["ok"]
+    idx = V.VectorIndex.open(p)
+    assert idx.records.get(ids=[victim])["ids"] == [victim] and not idx.sentences.get(ids=["sGHOST:0"])["ids"]
+
+
+def test_index_command_errors_are_one_line(tmp_path, onnx_cache):
+    from synth.cli import cli
+
+    p = make_project(tmp_path / "review", onnx_cache, [])
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--project", str(p.root), "index", "--chroma-url", "http://127.0.0.1:1"])
+    assert res.exit_code == 2 and "cannot reach the Chroma server" in res.output and "Traceback" not in res.output
+    res = runner.invoke(cli, ["--project", str(p.root), "index", "--model", str(tmp_path / "no-such-model")])
+    assert res.exit_code == 2 and "cannot load embedding model" in res.output
+    with pytest.raises(SynthError, match="run `synth index`"):
+        V.VectorIndex.open(p)

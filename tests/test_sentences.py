@@ -1,0 +1,46 @@
+"""Sentence splitting of scientific abstracts (pysbd) with structured-abstract sections."""
+
+from synth.sentences import Sentence, split_abstract
+
+
+def texts(abstract):
+    return [s.text for s in split_abstract(abstract)]
+
+
+def test_scientific_abbreviations_do_not_split():
+    got = texts("Walker et al. (2019) described peer support, e.g. mentoring, vs. usual care. It helped.")
+    assert got == ["Walker et al. (2019) described peer support, e.g. mentoring, vs. usual care.", "It helped."]
+
+
+def test_numbers_decimals_and_p_values_do_not_split():
+    got = texts("We recruited N = 8 peer workers aged 24.5 years. Hope improved (p < .05) by 12.5% vs. 4.1%. Mean score was 3.2 (SD 1.1).")
+    assert got == ["We recruited N = 8 peer workers aged 24.5 years.", "Hope improved (p < .05) by 12.5% vs. 4.1%.",
+                   "Mean score was 3.2 (SD 1.1)."]
+
+
+def test_structured_abstract_sections_upper_cased_and_numbered_in_order():
+    abstract = ("BACKGROUND: Peer support is common. Evidence is thin.\n"
+                "Methods: A pilot trial with 40 students.\n"
+                "RESULTS: Engagement rose (i.e. attendance doubled).\n"
+                "CONCLUSIONS: Peer workers need supervision.")
+    got = split_abstract(abstract)
+    assert got == [
+        Sentence(0, "BACKGROUND", "Peer support is common."),
+        Sentence(1, "BACKGROUND", "Evidence is thin."),
+        Sentence(2, "METHODS", "A pilot trial with 40 students."),
+        Sentence(3, "RESULTS", "Engagement rose (i.e. attendance doubled)."),
+        Sentence(4, "CONCLUSIONS", "Peer workers need supervision."),
+    ]
+
+
+def test_unstructured_abstract_has_empty_section_and_colons_inside_sentences_are_text():
+    got = split_abstract("Two themes emerged: trust and hope. Young people valued peers.")
+    assert [s.section for s in got] == ["", ""]
+    assert got[0].text == "Two themes emerged: trust and hope."
+
+
+def test_multi_word_labels_and_blank_input():
+    got = split_abstract("MAIN OUTCOME MEASURES: Hope and wellbeing scales.\n\nTRIAL REGISTRATION: NCT01234567.")
+    assert [(s.section, s.text) for s in got] == [("MAIN OUTCOME MEASURES", "Hope and wellbeing scales."),
+                                                    ("TRIAL REGISTRATION", "NCT01234567.")]
+    assert split_abstract("") == [] and split_abstract("   \n ") == []
