@@ -34,8 +34,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 QUERIES = REPO / "bench" / "data" / "judged_queries.yaml"
 CORPUS = REPO / "synth" / "data" / "sample_corpus.jsonl"
 
-WEIGHT_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
-K_GRID = (5, 20, 60)
+WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+K_GRID = (1, 5, 10, 20, 60)
 
 
 # --------------------------------------------------------------------------- corpus
@@ -121,6 +121,12 @@ def evaluate(runs: dict[str, list[str]], queries: list[dict]) -> dict:
     return {"ndcg@10": sum(n) / len(n), "recall@20": sum(r) / len(r), "per_query_ndcg": n}
 
 
+def describe(point) -> str:
+    w, k, method = point
+    ws = f"bm25 {w['bm25']:g}, records {w['records']:g}, sentences {w['sentences']:g}"
+    return f"RRF k={k} ({ws})" if method == "rrf" else f"score fusion ({ws})"
+
+
 # --------------------------------------------------------------------------- main
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,9 +147,12 @@ def main() -> int:
     build_s = time.perf_counter() - t0
     for q in queries:
         missing = [k for k in q["relevant"] if k not in key_to_id]
-        if missing:
+        if missing and not args.reuse:
             raise SystemExit(f"query {q['id']}: judged keys not in the sample corpus: {missing}")
-        q["grades"] = {key_to_id[k]: g for k, g in q["relevant"].items()}
+        if missing:
+            print(f"warning: query {q['id']}: judged keys not in the reused project: {missing}", file=sys.stderr)
+        q["grades"] = {key_to_id[k]: g for k, g in q["relevant"].items() if k in key_to_id}
+    queries = [q for q in queries if q["grades"]]
 
     s = Searcher(project)
     cands: dict[str, Candidates] = {}
@@ -154,8 +163,8 @@ def main() -> int:
     n_records = s.store.count()
     s.close()
 
-    def ranking(c: Candidates, weights, k) -> list[str]:
-        return [rid for rid, _ in fuse(c, weights, k)]
+    def ranking(c: Candidates, weights, k, method="rrf") -> list[str]:
+        return [rid for rid, _ in fuse(c, weights, k, method)]
 
     methods = {
         "BM25 only": ({"bm25": 1, "records": 0, "sentences": 0}, 60),
@@ -166,16 +175,14 @@ def main() -> int:
     }
     results = {name: evaluate({q["id"]: ranking(cands[q["id"]], w, k) for q in queries}, queries) for name, (w, k) in methods.items()}
 
-    # Grid over weights (bm25 fixed at 1 unless zero, which is the dense-only family) and the RRF constant.
+    # Grid: bm25 weight fixed at 1 (only ratios matter), dense weights and the fusion's form varied.
     grid = []
-    for wb, wr, ws in itertools.product((1.0,), WEIGHT_GRID, WEIGHT_GRID):
+    for wr, ws in itertools.product(WEIGHT_GRID, WEIGHT_GRID):
         if wr == ws == 0:
             continue
-        for k in K_GRID:
-            grid.append(({"bm25": wb, "records": wr, "sentences": ws}, k))
-    per_point = []  # per grid point: per-query nDCG
-    for w, k in grid:
-        per_point.append([ndcg(ranking(cands[q["id"]], w, k), q["grades"]) for q in queries])
+        w = {"bm25": 1.0, "records": wr, "sentences": ws}
+        grid += [(w, k, "rrf") for k in K_GRID] + [(w, None, "score")]
+    per_point = [[ndcg(ranking(cands[q["id"]], *g), q["grades"]) for q in queries] for g in grid]
     n_q = len(queries)
     means = [sum(p) / n_q for p in per_point]
     best_in_sample = max(range(len(grid)), key=lambda i: means[i])
@@ -185,13 +192,11 @@ def main() -> int:
     for j, q in enumerate(queries):
         i_best = max(range(len(grid)), key=lambda i: (sum(per_point[i]) - per_point[i][j]))
         chosen.append(i_best)
-        w, k = grid[i_best]
         loo_scores.append(per_point[i_best][j])
-        loo_recall.append(recall(ranking(cands[q["id"]], w, k), q["grades"]))
+        loo_recall.append(recall(ranking(cands[q["id"]], *grid[i_best]), q["grades"]))
     results["fused, LOO-tuned (held-out)"] = {"ndcg@10": sum(loo_scores) / n_q, "recall@20": sum(loo_recall) / n_q}
-    w_best, k_best = grid[best_in_sample]
-    results[f"fused, tuned on all (in-sample) {w_best} k={k_best}"] = evaluate(
-        {q["id"]: ranking(cands[q["id"]], w_best, k_best) for q in queries}, queries)
+    results[f"fused, tuned on all queries (in-sample): {describe(grid[best_in_sample])}"] = evaluate(
+        {q["id"]: ranking(cands[q["id"]], *grid[best_in_sample]) for q in queries}, queries)
 
     from collections import Counter
 
@@ -203,9 +208,9 @@ def main() -> int:
     for kind in sorted({q["kind"] for q in queries}):
         sub = [q for q in queries if q["kind"] == kind]
         by_kind[kind or "-"] = {
-            name: sum(ndcg(ranking(cands[q["id"]], w, k), q["grades"]) for q in sub) / len(sub)
-            for name, (w, k) in {"BM25 only": methods["BM25 only"], "dense: records + sentences (RRF)": methods["dense: records + sentences (RRF)"],
-                                 "fused (shipped)": shipped}.items()
+            name: sum(ndcg(ranking(cands[q["id"]], w, k, *m), q["grades"]) for q in sub) / len(sub)
+            for name, (w, k, *m) in {"BM25 only": methods["BM25 only"], "dense: records + sentences (RRF)": methods["dense: records + sentences (RRF)"],
+                                     "fused (LOO choice)": shipped}.items()
         }
 
     print(f"# Search quality — {n_q} judged queries over {n_records} records ({time.strftime('%Y-%m-%d')})")
@@ -214,16 +219,23 @@ def main() -> int:
     print("|---|---:|---:|")
     for name, r in results.items():
         print(f"| {name} | {r['ndcg@10']:.3f} | {r['recall@20']:.3f} |")
-    print(f"\nLOO picks (grid point -> times chosen): " + ", ".join(f"{grid[i][0]} k={grid[i][1]}: {c}" for i, c in picks.most_common(5)))
-    print(f"Shipped default (most often chosen under LOO): weights={shipped[0]} k={shipped[1]}, "
-          f"nDCG@10 in-sample {means[shipped_i]:.3f}")
+    print("\nLOO picks (grid point: times chosen): " + "; ".join(f"{describe(grid[i])}: {c}" for i, c in picks.most_common(5)))
+    print(f"Most often chosen under LOO: {describe(shipped)}, nDCG@10 in-sample {means[shipped_i]:.3f}")
+    top = sorted(range(len(grid)), key=lambda i: -means[i])[:8]
+    print("Top grid points in-sample: " + "; ".join(f"{describe(grid[i])} {means[i]:.3f}" for i in top))
+    from synth import search as S
+
+    current = ({k: S.DEFAULT_WEIGHTS[k] for k in ("bm25", "records", "sentences")}, S.RRF_K, S.FUSION)
+    results[f"fused, as shipped in synth/search.py: {describe(current)}"] = evaluate(
+        {q["id"]: ranking(cands[q["id"]], *current) for q in queries}, queries)
+    print(f"As shipped: {describe(current)}: nDCG@10 {results[list(results)[-1]]['ndcg@10']:.3f}")
     print("\nnDCG@10 by query kind:")
     for kind, row in by_kind.items():
         print(f"  {kind}: " + ", ".join(f"{m} {v:.3f}" for m, v in row.items()))
     if args.json:
         Path(args.json).write_text(json.dumps({
             "queries": n_q, "records": n_records, "results": {k: {m: v for m, v in r.items() if m != "per_query_ndcg"} for k, r in results.items()},
-            "shipped": {"weights": shipped[0], "k": shipped[1]}, "by_kind": by_kind,
+            "loo_choice": describe(shipped), "shipped": describe(current), "by_kind": by_kind,
             "per_query": {q["id"]: {"query": q["query"], "bm25": results["BM25 only"]["per_query_ndcg"][i],
                                     "dense": results["dense: records + sentences (RRF)"]["per_query_ndcg"][i],
                                     "fused_loo": loo_scores[i]} for i, q in enumerate(queries)},

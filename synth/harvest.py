@@ -64,7 +64,7 @@ def run_harvest(project, sources=None, since=None, until=None, max_records=None,
     """Harvest the chosen sources over [since, until] into the project's store.
 
     `since`/`until`: dates or YYYY-MM-DD strings (default: synth.toml [harvest] since, today);
-    `since` may also be {source: date} to give each source its own start.
+    `since` and `until` may also be {source: date} to give each source its own window.
 
     Returns {source: summary} with requests, seen, new, updated, merged (duplicates merged),
     unchanged, quarantined, failed_requests, status ("ok"/"failed") and whether the window
@@ -74,7 +74,8 @@ def run_harvest(project, sources=None, since=None, until=None, max_records=None,
     # `since` may be one date for all sources or {source: date}, so that a refresh can start
     # each source where its last completed window ended, in this one process.
     since_of = since if isinstance(since, dict) else {name: since for name in chosen}
-    windows = {name: resolve_window(project, since_of.get(name), until) for name in chosen}
+    until_of = until if isinstance(until, dict) else {name: until for name in chosen}
+    windows = {name: resolve_window(project, since_of.get(name), until_of.get(name)) for name in chosen}
     if max_records is not None and int(max_records) < 1:
         raise SynthError("--max must be at least 1")
     for name in chosen:

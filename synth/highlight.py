@@ -7,23 +7,29 @@ Stemming both sides means "navigators" in a sentence lights up for the query
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 PLAIN_MARKS = ("«", "»")
 
 
+@lru_cache(maxsize=1)
 def _stemmer():
     import Stemmer
 
     return Stemmer.Stemmer("english")
 
 
-def query_stems(query: str, stopwords: set[str] | None = None) -> set[str]:
-    if stopwords is None:
-        from bm25s.stopwords import STOPWORDS_EN
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
 
-        stopwords = set(STOPWORDS_EN)
-    words = [w for w in _WORD.findall(query.lower()) if w not in stopwords]
+    return frozenset(STOPWORDS_EN)
+
+
+def query_stems(query: str) -> set[str]:
+    """Stems of the query's words, stop words removed (as the BM25 index tokenises)."""
+    words = [w for w in _WORD.findall(query.lower()) if w not in _stopwords()]
     return set(_stemmer().stemWords(words))
 
 
@@ -41,6 +47,13 @@ def spans(text: str, stems: set[str]) -> list[tuple[int, int]]:
             else:
                 out.append((m.start(), m.end()))
     return out
+
+
+def matched_stems(text: str, stems: set[str]) -> set[str]:
+    """Which of the query's stems occur in `text`."""
+    if not stems or not text:
+        return set()
+    return stems & set(_stemmer().stemWords([w.lower() for w in _WORD.findall(text)]))
 
 
 def matched_terms(text: str, stems: set[str]) -> list[str]:

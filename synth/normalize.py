@@ -15,6 +15,8 @@ from lxml import etree, html as lxml_html
 
 _WS = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _TAG = re.compile(r"<[^>]+>")
+# A real tag (`<p>`, `</jats:p>`, `<mml:math ...>`, `<br/>`), not a comparison like `p < 0.05`.
+_REAL_TAG = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.I)
 _PMCID = re.compile(r"^(?:PMC)?(\d+)$", re.I)
 
@@ -38,7 +40,7 @@ def strip_markup(text: str | None) -> str:
         return ""
     if "<" not in text and "&" not in text:
         return clean_whitespace(unicodedata.normalize("NFC", text))
-    if "<" in text:
+    if _REAL_TAG.search(text):
         try:
             root = lxml_html.fragment_fromstring(text, create_parent="div")
             parts: list[str] = []

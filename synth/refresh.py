@@ -1,18 +1,30 @@
 """`synth refresh`: harvest → index → code mechanisms, under the project lock.
 
-Each step is incremental and idempotent on its own (harvest windows are marked
-done only when fully stored; records carry content hashes; the index and the
-coder skip what is current), so a refresh killed at any moment is completed by
-the next one, and two refreshes in a row change nothing the second time.
+Each step is incremental and idempotent on its own, which is what makes the whole job
+crash-safe without a journal of its own:
+  * harvest: every record is one SQLite transaction (all of it or none of it), keyed by
+    (source, source id), so re-fetching it changes nothing; a source's window is recorded
+    as done only after the crawl finished with no failed request, so a killed crawl is
+    simply re-crawled from the last completed window (minus the overlap);
+  * index: vectors are written before the SQLite row that says they exist, so a kill
+    re-embeds at most one chunk; records are skipped by content hash;
+  * code: a batch's codes, roles and coded_hash are one transaction; records are
+    skipped by coded_hash.
+So a refresh killed at any moment is completed by the next one, and two refreshes in a
+row change nothing the second time (docs/refresh.md).
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import time
 from datetime import date, timedelta
 
 from synth.lock import ProjectLock
 from synth.records import SOURCES
+
+PHASES = ("harvest", "index", "code")
 
 
 def plan_windows(project, store, sources=None, until: date | None = None) -> dict[str, tuple[date, date]]:
@@ -20,13 +32,18 @@ def plan_windows(project, store, sources=None, until: date | None = None) -> dic
     from synth.harvest import last_window_end, parse_day
 
     harvest = project.section("harvest")
-    overlap = timedelta(days=int(harvest.get("overlap_days", 7)))
+    try:
+        overlap = timedelta(days=int(harvest.get("overlap_days", 7)))
+    except (TypeError, ValueError):
+        from synth.errors import SynthError
+
+        raise SynthError(f"[harvest] overlap_days must be a whole number of days, got {harvest.get('overlap_days')!r}") from None
     floor = parse_day(harvest.get("since") or "2000-01-01", "[harvest] since")
     until = until or (parse_day(harvest["until"], "[harvest] until") if harvest.get("until") else date.today())
     plan = {}
     for name in sources or SOURCES:
         cfg = project.source(name)
-        if not cfg.get("enabled", True):
+        if not sources and not cfg.get("enabled", True):
             continue
         end = last_window_end(store, name, cfg["query"])
         since = max(floor, end - overlap) if end else floor
@@ -34,48 +51,129 @@ def plan_windows(project, store, sources=None, until: date | None = None) -> dic
     return plan
 
 
-def _close_abandoned_runs(store) -> int:
-    """Runs left 'running' by a killed process (we hold the lock, so their owner is gone)."""
-    cur = store.conn.execute(
-        "UPDATE runs SET status = 'killed', finished_at = COALESCE(finished_at, started_at) "
-        "WHERE status = 'running' AND pid != ?", (os.getpid(),))
+def _pid_alive(pid) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def close_abandoned_runs(store) -> list[int]:
+    """Runs left 'running' by a killed process become 'killed'.
+
+    A 'running' refresh cannot be live (we hold the lock); other kinds (`synth harvest`,
+    which takes no lock) are closed only when their process is gone.
+    """
+    rows = store.conn.execute("SELECT id, kind, pid FROM runs WHERE status = 'running' AND pid IS NOT ?", (os.getpid(),)).fetchall()
+    dead = [r["id"] for r in rows if r["kind"] == "refresh" or not _pid_alive(r["pid"])]
+    if dead:
+        store.conn.executemany(
+            "UPDATE runs SET status = 'killed', finished_at = COALESCE(finished_at, started_at) WHERE id = ?",
+            [(i,) for i in dead])
+    return dead
+
+
+def resolve_failed_requests(store, sources: list[str]) -> int:
+    """Failed requests of a source are settled once a later window of that source completes:
+    the new window starts at the end of the last completed one, so it covers every page
+    that failed since."""
+    if not sources:
+        return 0
+    marks = ",".join("?" * len(sources))
+    cur = store.conn.execute(f"UPDATE failed_requests SET resolved = 1 WHERE resolved = 0 AND source IN ({marks})", sources)
     return cur.rowcount
 
 
-def refresh(project, sources=None, wait: bool = False, progress: bool = True) -> dict:
+def _say(enabled: bool, text: str) -> None:
+    if enabled:
+        print(f"==> {text}", file=sys.stderr, flush=True)
+
+
+def refresh(project, sources=None, wait: bool = False, progress: bool = True, phases: bool = True) -> dict:
+    """Run one refresh; returns its summary (status "ok" or "partial"); raises SynthError
+    (exit 75) when another refresh holds the lock and `wait` is false."""
     from synth.harvest import run_harvest
 
-    with ProjectLock(project.lock_path).acquire(wait=wait):
+    t0 = time.perf_counter()
+    lock = ProjectLock(project.lock_path)
+    lock.acquire(wait=wait, on_wait=(lambda pid: _say(phases, f"waiting for the refresh running as pid {pid}")))
+    try:
         store = project.store()
-        abandoned = _close_abandoned_runs(store)
-        run_id = store.start_run("refresh")
-        plan = plan_windows(project, store, sources)
-        summary: dict = {"run_id": run_id, "recovered_runs": abandoned,
-                         "windows": {s: [a.isoformat(), b.isoformat()] for s, (a, b) in plan.items()}}
-        status = "ok"
         try:
-            summary["harvest"] = run_harvest(project, sources=list(plan), since={s: w[0] for s, w in plan.items()},
-                                             until={s: w[1] for s, w in plan.items()}, run_id=run_id, progress=progress) if plan else {}
-            if any(s.get("status") != "ok" for s in summary["harvest"].values()):
-                status = "partial"
-            summary["index"] = _index(project, progress)
-            summary["coding"] = _code(project, progress)
-        except BaseException as e:
-            store.finish_run(run_id, "failed", {**summary, "error": f"{type(e).__name__}: {e}"})
-            raise
-        summary["status"] = status
-        store.finish_run(run_id, status, summary)
+            recovered = close_abandoned_runs(store)
+            run_id = store.start_run("refresh")
+            summary: dict = {"run_id": run_id, "status": "running", "recovered_runs": recovered}
+            try:
+                plan = plan_windows(project, store, sources)
+                summary["windows"] = {s: [a.isoformat(), b.isoformat()] for s, (a, b) in plan.items()}
+                _say(phases, "harvest " + ", ".join(f"{s} {a}..{b}" for s, (a, b) in plan.items()))
+                harvest = run_harvest(project, sources=list(plan), since={s: w[0] for s, w in plan.items()},
+                                      until={s: w[1] for s, w in plan.items()}, run_id=run_id,
+                                      progress=progress) if plan else {}
+                summary["harvest"] = harvest
+                completed = [s for s, h in harvest.items() if h.get("window_complete")]
+                summary["resolved_failed_requests"] = resolve_failed_requests(store, completed)
+                summary["failed_sources"] = [s for s, h in harvest.items() if h.get("status") != "ok"]
+                _say(phases, "index")
+                summary["lexical"] = _lexical(project)
+                summary["index"] = _index(project, progress)
+                _say(phases, "code")
+                summary["coding"] = _code(project, progress)
+            except BaseException as e:  # noqa: BLE001 - record the failure, then let it propagate
+                summary["status"] = "failed"
+                summary["error"] = f"{type(e).__name__}: {e}"
+                store.finish_run(run_id, "failed", summary)
+                raise
+            summary["status"] = "partial" if summary["failed_sources"] else "ok"
+            summary["totals"] = totals(summary)
+            summary["seconds"] = round(time.perf_counter() - t0, 2)
+            store.finish_run(run_id, summary["status"], summary)
+            return summary
+        finally:
+            store.close()
+    finally:
+        lock.release()
+
+
+def totals(summary: dict) -> dict:
+    h = summary.get("harvest") or {}
+    idx = summary.get("index") or {}
+    code = summary.get("coding") or {}
+    out = {k: sum(int(s.get(k) or 0) for s in h.values()) for k in ("new", "updated", "merged", "quarantined", "failed_requests")}
+    out.update(embedded=int(idx.get("embedded") or 0), removed_from_index=int(idx.get("removed") or 0),
+               recoded=int(code.get("coded") or 0))
+    return out
+
+
+def _lexical(project) -> dict:
+    """Rebuild the BM25 index (and classify designs) only when the store changed since it was built."""
+    from synth.lexical import LexicalIndex, build_lexical
+
+    store = project.store()
+    try:
+        idx = LexicalIndex.load(project)
+        if idx is not None and idx.is_current(store):
+            return {"documents": len(idx.ids), "rebuilt": False}
+    finally:
         store.close()
-        return summary
+    try:
+        result = build_lexical(project)
+    except OSError:
+        # A `synth search` rebuilding the same index at this instant (it rebuilds when the
+        # store changed under it) can race the folder swap: build once more.
+        result = build_lexical(project)
+    return {**result, "rebuilt": True}
 
 
 def _index(project, progress: bool) -> dict:
     from index.indexer import sync
-    from synth.lexical import build_lexical
 
-    result = sync(project, progress=progress)
-    result["lexical"] = build_lexical(project)
-    return result
+    return sync(project, progress=progress)
 
 
 def _code(project, progress: bool) -> dict:

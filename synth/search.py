@@ -1,18 +1,20 @@
 """Hybrid evidence search: dense retrieval (records and evidence sentences in Chroma) fused
-with lexical BM25 by weighted reciprocal-rank fusion.
+with lexical BM25.
 
 Three ranked candidate lists are computed per query:
-  bm25       BM25 over title (weighted) + abstract + keywords   (synth.lexical)
+  bm25       BM25 over title (weighted) + abstract + keywords + MeSH   (synth.lexical)
   records    cosine similarity of the query to the record vector (title + abstract)
   sentences  best cosine similarity of the query to any of the record's evidence sentences
-and fused as  score(d) = sum_i w_i / (K + rank_i(d)).  RRF needs no score calibration between
-BM25 and cosine, and the weights let exact terms or concepts dominate; the weights and K were
-tuned on the judged query set (bench/bench_search_quality.py, docs/search.md).
+and fused by `fuse`: either score fusion, sum_i w_i * score_i / max(score_i) (each list scaled
+by its best hit, so unbounded BM25 and cosine share a 0..1 scale), or weighted reciprocal-rank
+fusion, sum_i w_i / (K + rank_i). The form, the weights and K were chosen on the judged query
+set with leave-one-query-out tuning (bench/bench_search_quality.py, docs/search.md).
 
-Filters (year, source, design, mechanism, screening) are resolved in SQLite to the set of
-allowed record ids first; BM25 is masked by it, and dense retrieval searches only inside it
-(Chroma `ids=` / `where` pre-filter) when it is small, or over-fetches and post-filters when
-it is large, so a narrow filter never returns an empty page because its records ranked low.
+Filters (year, source, design, mechanism, screening) are resolved in SQLite (and the codes
+API, for mechanisms with human curation applied) to the set of allowed record ids; BM25 is
+masked by it, and dense retrieval over-fetches the unfiltered HNSW result and widens until
+enough allowed records appear, pushing a filter that almost nothing passes into Chroma itself
+(`ids=` / `where`), so a narrow filter never loses a record because it ranked low.
 
 Nothing heavy is imported at module level: `synth search` must start fast and never import torch.
 """
@@ -27,8 +29,9 @@ MAX_QUERY_CHARS = 2000
 SOURCES = ("pubmed", "europepmc", "openalex", "crossref", "import")
 
 # Tuned on bench/data/judged_queries.yaml (see docs/search.md).
-DEFAULT_WEIGHTS = {"bm25": 1.0, "records": 1.0, "sentences": 1.0}
-RRF_K = 60
+FUSION = "score"
+DEFAULT_WEIGHTS = {"bm25": 1.0, "records": 1.0, "sentences": 0.25}
+RRF_K = 5
 CANDIDATES = 100  # per list
 SENTENCE_CANDIDATES = 400
 
@@ -68,33 +71,53 @@ def check_query(query: str) -> str:
     return q
 
 
-def fuse(c: Candidates, weights: dict[str, float] | None = None, k: int = RRF_K) -> list[tuple[str, float]]:
-    """Weighted reciprocal-rank fusion of the candidate lists; best first."""
+def fuse(c: Candidates, weights: dict[str, float] | None = None, k: int | None = None,
+         method: str | None = None) -> list[tuple[str, float]]:
+    """Fuse the candidate lists into one ranking, best first.
+
+    method "rrf":   sum_i w_i / (k + rank_i)            (reciprocal-rank fusion)
+    method "score": sum_i w_i * score_i / max(score_i)   (each list's scores divided by its best,
+                    so BM25's unbounded scores and cosines share a 0..1 scale; absent = 0)
+    """
     w = weights or DEFAULT_WEIGHTS
+    method = method or FUSION
+    k = RRF_K if k is None else k
     scores: dict[str, float] = {}
     for name in ("bm25", "records", "sentences"):
         wi = w.get(name, 0.0)
-        if not wi:
+        ranked = getattr(c, name)
+        if not wi or not ranked:
             continue
-        for rank, (rid, _) in enumerate(getattr(c, name), start=1):
-            scores[rid] = scores.get(rid, 0.0) + wi / (k + rank)
+        top = max(s for _, s in ranked)
+        for rank, (rid, s) in enumerate(ranked, start=1):
+            part = wi / (k + rank) if method == "rrf" else (wi * s / top if top > 0 else 0.0)
+            scores[rid] = scores.get(rid, 0.0) + part
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 # --------------------------------------------------------------------------- filters
+def mechanism_names(store) -> dict[str, str]:
+    """{id: name} of the theory's mechanisms (what the corpus was coded with), {} before mechanisms exist."""
+    try:
+        from synth.mechanisms.codes import theory_names
+    except ImportError:
+        return {}
+    return theory_names(store)["mechanisms"]
+
+
 def mechanism_ids(project, store) -> set[str]:
     """Mechanism ids a filter may name: the theory's plus any emergent codes stored."""
     ids = {r[0] for r in store.conn.execute("SELECT DISTINCT code FROM codes WHERE kind='mechanism'")}
-    try:
-        from synth.mechanisms.theory import load_theory
+    return ids | set(mechanism_names(store))
 
-        theory = load_theory(project)
-        ids |= {m.id if hasattr(m, "id") else m["id"] for m in theory.mechanisms}
+
+def effective_mechanisms(store, record_ids: list[str] | None) -> dict[str, dict[str, dict]]:
+    """{record_id: {mechanism: {...}}} with human curation applied (the codes API); {} before coding exists."""
+    try:
+        from synth.mechanisms.codes import effective_mechanisms as eff
     except ImportError:
-        pass
-    except SynthError:
-        pass
-    return ids
+        return {}
+    return eff(store, record_ids)
 
 
 def validate_filters(project, store, f: Filters) -> None:
@@ -135,12 +158,15 @@ def allowed_ids(store, f: Filters) -> set[str] | None:
         where.append(f"id IN (SELECT record_id FROM provenance WHERE source IN ({','.join('?' * len(f.sources))}))")
         params += list(f.sources)
     if f.mechanisms:
-        marks = ",".join("?" * len(f.mechanisms))
-        # Automatic codes (any level) or a human accept, minus a human record-level reject.
-        where.append(f"(id IN (SELECT record_id FROM codes WHERE kind='mechanism' AND code IN ({marks}))"
-                     f" OR id IN (SELECT record_id FROM curation WHERE decision='accept' AND code IN ({marks})))")
-        where.append(f"id NOT IN (SELECT record_id FROM curation WHERE decision='reject' AND idx=-1 AND code IN ({marks}))")
-        params += list(f.mechanisms) * 3
+        # The codes API decides (curation applied): automatic codes alone would keep rejected ones.
+        wanted = set(f.mechanisms)
+        coded = [rid for rid, mechs in effective_mechanisms(store, None).items() if wanted & set(mechs)]
+        if not coded:
+            return set()
+        store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS _mech_ids(id TEXT PRIMARY KEY)")
+        store.conn.execute("DELETE FROM _mech_ids")
+        store.conn.executemany("INSERT OR IGNORE INTO _mech_ids VALUES (?)", [(r,) for r in coded])
+        where.append("id IN (SELECT id FROM _mech_ids)")
     return {r[0] for r in store.conn.execute(f"SELECT id FROM records WHERE {' AND '.join(where)}", params)}
 
 
@@ -306,8 +332,7 @@ class Searcher:
         self.require_corpus()
         c = self.candidates(query, f)
         fused = fuse(c, weights)[:k]
-        q = self.embed(query)
-        return [self.result(rid, score, rank, query, q, c) for rank, (rid, score) in enumerate(fused, start=1)]
+        return self.present(fused, query=query, c=c)
 
     def similar(self, ref: str, k: int = 10, filters: Filters | None = None) -> tuple[dict, list[dict]]:
         """Records nearest to a stored record's vector (the record itself left out)."""
@@ -315,11 +340,9 @@ class Searcher:
         rec = self.resolve(ref)
         f = filters or Filters()
         validate_filters(self.project, self.store, f)
-        col = self.vectors.records
-        got = col.get(ids=[rec["id"]], include=["embeddings"])
-        if not got["ids"]:
+        found, vecs = self.vectors.get_vectors([rec["id"]], "records")
+        if not found:
             raise SynthError(f"record {rec['id']} is not indexed yet; run `synth index`")
-        vec = got["embeddings"][0]
         allowed = allowed_ids(self.store, f)
         banned = set() if f.include_excluded else excluded_ids(self.store)
         banned.add(rec["id"])
@@ -327,10 +350,8 @@ class Searcher:
         def ok(rid):
             return rid not in banned and (allowed is None or rid in allowed)
 
-        import numpy as np
-
-        ranked = self._dense_records(np.asarray(vec, dtype=np.float32), allowed, banned, ok, k)
-        return rec, [self.describe(rid) | {"score": round(s, 4), "rank": i} for i, (rid, s) in enumerate(ranked, start=1)]
+        ranked = self._dense_records(vecs[0], allowed, banned, ok, k)
+        return rec, self.present(ranked)
 
     def resolve(self, ref: str) -> dict:
         rec = self.store.get(ref)
@@ -339,77 +360,89 @@ class Searcher:
         return rec
 
     # -- presenting
-    def describe(self, rid: str) -> dict:
-        rec = self.store.get(rid) or {"id": rid}
-        authors = rec.get("authors") or []
-        first = authors[0] if authors else ""
-        if isinstance(first, dict):
-            first = first.get("family") or first.get("name") or ""
-        return {
-            "id": rec.get("id"), "doi": rec.get("doi"), "pmid": rec.get("pmid"), "pmcid": rec.get("pmcid"),
-            "title": rec.get("title", ""), "year": rec.get("year"), "journal": rec.get("journal", ""),
-            "first_author": str(first).split(",")[0], "design": rec.get("design"),
-            "relevance": rec.get("relevance"), "sources": self.store.sources_of(rid),
-            "mechanisms": record_mechanism_ids(self.store, rid),
-        }
+    def present(self, ranked: list[tuple[str, float]], query: str | None = None, c: Candidates | None = None) -> list[dict]:
+        """Result dicts for ranked (id, score) pairs, fetched in batches (one query per table, not per result)."""
+        import json
 
-    def result(self, rid: str, score: float, rank: int, query: str, q, c: Candidates) -> dict:
         from synth import highlight
 
-        out = self.describe(rid) | {"score": round(score, 5), "rank": rank}
-        stems = highlight.query_stems(query)
-        sent = self.best_sentence(rid, q, stems, c.best_sentence.get(rid))
-        text = sent["text"] if sent else ""
-        text = highlight.trim(text, stems)
-        out["snippet"] = text
-        out["snippet_section"] = sent["section"] if sent else ""
-        out["snippet_idx"] = sent["idx"] if sent else None
-        out["highlights"] = highlight.matched_terms(text, stems)
-        out["snippet_marked"] = highlight.mark_plain(text, stems)
-        out["matched_by"] = {name: next((i for i, (r, _) in enumerate(getattr(c, name), start=1) if r == rid), None)
-                             for name in ("bm25", "records", "sentences")}
+        ids = [rid for rid, _ in ranked]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        conn = self.store.conn
+        rows = {r["id"]: r for r in conn.execute(
+            f"SELECT id, doi, pmid, pmcid, openalex, title, year, journal, authors, design, relevance FROM records WHERE id IN ({marks})", ids)}
+        sources: dict[str, list[str]] = {}
+        for rid, src in conn.execute(f"SELECT DISTINCT record_id, source FROM provenance WHERE record_id IN ({marks}) ORDER BY source", ids):
+            sources.setdefault(rid, []).append(src)
+        mechs = effective_mechanisms(self.store, ids)
+        snippets = self.best_sentences(ids, query, c) if query else {}
+        stems = highlight.query_stems(query) if query else set()
+        out = []
+        for rank, (rid, score) in enumerate(ranked, start=1):
+            r = rows[rid]
+            authors = json.loads(r["authors"] or "[]")
+            first = authors[0] if authors else ""
+            first = (first.get("family") or "") if isinstance(first, dict) else str(first).split(",")[0]
+            m = mechs.get(rid, {})
+            d = {"rank": rank, "score": round(score, 4), "id": rid, "doi": r["doi"], "pmid": r["pmid"], "pmcid": r["pmcid"],
+                 "openalex": r["openalex"], "title": r["title"], "year": r["year"], "journal": r["journal"],
+                 "first_author": first, "design": r["design"], "relevance": r["relevance"], "sources": sources.get(rid, []),
+                 "mechanisms": sorted(m, key=lambda code: -m[code]["score"])}
+            if query:
+                sent = snippets.get(rid)
+                text = highlight.trim(sent["text"], stems) if sent else ""
+                d.update(snippet=text, snippet_section=sent["section"] if sent else "", snippet_idx=sent["idx"] if sent else None,
+                         highlights=highlight.matched_terms(text, stems), snippet_marked=highlight.mark_plain(text, stems),
+                         matched_by={name: next((i for i, (x, _) in enumerate(getattr(c, name), start=1) if x == rid), None)
+                                     for name in ("bm25", "records", "sentences")} if c else {})
+            out.append(d)
         return out
 
     def sentences_of(self, rid: str) -> list[dict]:
-        rows = self.store.conn.execute("SELECT idx, section, text, role FROM sentences WHERE record_id=? ORDER BY idx", (rid,)).fetchall()
-        if rows:
-            return [dict(r) for r in rows]
-        rec = self.store.get(rid) or {}
-        from synth.sentences import split_abstract
+        return self._sentences([rid]).get(rid, [])
 
-        return [{"idx": s.idx, "section": s.section, "text": s.text, "role": None} for s in split_abstract(rec.get("abstract") or "")]
+    def _sentences(self, ids: list[str]) -> dict[str, list[dict]]:
+        """Evidence sentences per record as `synth index` stored them (split on the fly if not indexed yet)."""
+        marks = ",".join("?" * len(ids))
+        out: dict[str, list[dict]] = {}
+        for r in self.store.conn.execute(f"SELECT record_id, idx, section, text, role FROM sentences WHERE record_id IN ({marks}) ORDER BY record_id, idx", ids):
+            out.setdefault(r["record_id"], []).append({"idx": r["idx"], "section": r["section"], "text": r["text"], "role": r["role"]})
+        missing = [rid for rid in ids if rid not in out]
+        if missing:
+            from synth.sentences import split_abstract
 
-    def best_sentence(self, rid: str, q, stems: set[str], hint: tuple[int, float] | None) -> dict | None:
-        """The evidence sentence that best matches the query: cosine to the query plus a bonus
-        per distinct query term it contains (so an exact phrase wins over a loose paraphrase)."""
+            for rid in missing:
+                rec = self.store.get(rid) or {}
+                out[rid] = [{"idx": x.idx, "section": x.section, "text": x.text, "role": None} for x in split_abstract(rec.get("abstract") or "")]
+        return out
+
+    def best_sentences(self, ids: list[str], query: str, c: Candidates | None) -> dict[str, dict]:
+        """Per record, the evidence sentence that best matches the query: cosine to the query plus a
+        bonus for the share of query terms it contains (so the sentence with the exact terms wins
+        over a loose paraphrase, and a concept query still gets the closest sentence)."""
         from synth import highlight
 
-        sents = self.sentences_of(rid)
-        if not sents:
-            return None
-        cos: dict[int, float] = {}
-        if q is not None:
-            ids, mat = self.vectors.get_vectors([f"{rid}:{s['idx']}" for s in sents], "sentences")
-            for sid, sim in zip(ids, (mat @ q).tolist()):
-                cos[int(sid.rsplit(":", 1)[1])] = float(sim)
-        if hint and hint[0] not in cos:
-            cos[hint[0]] = hint[1]
-
-        def score(s):
-            terms = {t.lower() for t in highlight.matched_terms(s["text"], stems)}
-            lexical = len(terms) / max(1, len(stems))
-            return cos.get(s["idx"], 0.0) + 0.3 * lexical
-
-        return max(sents, key=score)
+        stems = highlight.query_stems(query)
+        sents = self._sentences(ids)
+        q = self.embed(query)
+        sids = [f"{rid}:{x['idx']}" for rid in ids for x in sents.get(rid, [])]
+        found, mat = self.vectors.get_vectors(sids, "sentences")
+        cos = dict(zip(found, (mat @ q).tolist())) if found else {}
+        out = {}
+        for rid in ids:
+            best, best_score = None, float("-inf")
+            for x in sents.get(rid, []):
+                matched = highlight.matched_stems(x["text"], stems)
+                score = cos.get(f"{rid}:{x['idx']}", 0.0) + 0.3 * len(matched) / max(1, len(stems))
+                if score > best_score:
+                    best, best_score = x, score
+            if best:
+                out[rid] = best
+        return out
 
 
 def record_mechanism_ids(store, rid: str) -> list[str]:
-    """Mechanism ids of a record via the codes API (curation applied); [] before coding exists."""
-    try:
-        from synth.mechanisms.codes import record_mechanisms
-    except ImportError:
-        return []
-    try:
-        return [m["id"] for m in record_mechanisms(store, rid)]
-    except Exception:  # noqa: BLE001 - codes are optional decoration on a search result
-        return []
+    m = effective_mechanisms(store, [rid]).get(rid, {})
+    return sorted(m, key=lambda code: -m[code]["score"])

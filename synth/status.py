@@ -6,42 +6,90 @@ import json
 import re
 from collections import defaultdict
 
+from synth.errors import SynthError
+
 
 def last_runs(store, limit: int = 5) -> list[dict]:
     rows = store.conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     out = []
     for r in rows:
         d = dict(r)
-        d["summary"] = json.loads(d["summary"] or "{}")
+        try:
+            d["summary"] = json.loads(d["summary"] or "{}")
+        except ValueError:
+            d["summary"] = {}
         out.append(d)
     return out
 
 
-def windows(store) -> list[dict]:
-    """The latest completed harvest window per source."""
-    rows = store.conn.execute(
-        "SELECT source, MIN(since) AS since, MAX(until) AS until, SUM(records) AS records, MAX(completed_at) AS completed_at "
-        "FROM windows GROUP BY source ORDER BY source"
-    ).fetchall()
-    return [dict(r) for r in rows]
+def run_brief(run: dict) -> dict:
+    """One run as status shows it: outcome, new records, failed sources, error."""
+    s = run.get("summary") or {}
+    harvest = s.get("harvest") if isinstance(s.get("harvest"), dict) else (s if run["kind"] == "harvest" else {})
+    harvest = {k: v for k, v in (harvest or {}).items() if isinstance(v, dict)}
+    return {
+        "id": run["id"], "kind": run["kind"], "status": run["status"], "started_at": run["started_at"],
+        "finished_at": run["finished_at"], "pid": run["pid"],
+        "new": sum(int(v.get("new") or 0) for v in harvest.values()),
+        "failed_sources": [k for k, v in harvest.items() if v.get("status") not in (None, "ok")],
+        "embedded": int((s.get("index") or {}).get("embedded") or 0),
+        "coded": int((s.get("coding") or {}).get("coded") or 0),
+        "error": s.get("error"),
+    }
+
+
+def windows(project, store) -> list[dict]:
+    """Per source: the latest completed window for its current query, and where the next refresh starts."""
+    from spiders.state import query_hash
+    from synth.records import SOURCES
+
+    try:
+        from synth.refresh import plan_windows
+
+        plan = plan_windows(project, store)
+    except SynthError:
+        plan = {}
+    out = []
+    for name in SOURCES:
+        cfg = project.source(name)
+        row = store.conn.execute(
+            "SELECT since, until, records, run_id, completed_at FROM windows WHERE source=? AND query_hash=? "
+            "ORDER BY until DESC, completed_at DESC LIMIT 1", (name, query_hash(cfg["query"]))).fetchone()
+        failed = store.conn.execute("SELECT COUNT(*) FROM failed_requests WHERE source=? AND resolved=0", (name,)).fetchone()[0]
+        nxt = plan.get(name)
+        out.append({
+            "source": name, "enabled": bool(cfg.get("enabled", True)),
+            "since": row["since"] if row else None, "until": row["until"] if row else None,
+            "records": row["records"] if row else 0, "run_id": row["run_id"] if row else None,
+            "completed_at": row["completed_at"] if row else None,
+            "next_since": nxt[0].isoformat() if nxt else None, "failed_requests_open": failed,
+        })
+    return out
 
 
 def counts(store) -> dict:
-    q = lambda sql: store.conn.execute(sql).fetchone()[0]  # noqa: E731
+    def q(sql: str) -> int:
+        try:
+            return store.conn.execute(sql).fetchone()[0]
+        except Exception:  # noqa: BLE001 - a table another step creates may not exist yet
+            return 0
+
     return {
         "records": store.count(),
         "merged_away": q("SELECT COUNT(*) FROM records WHERE merged_into IS NOT NULL"),
         "provenance": q("SELECT COUNT(*) FROM provenance"),
         "sentences": q("SELECT COUNT(*) FROM sentences s JOIN records r ON r.id = s.record_id WHERE r.merged_into IS NULL"),
         "quarantined": q("SELECT COUNT(*) FROM quarantine"),
-        "excluded": q("SELECT COUNT(*) FROM screening WHERE decision = 'exclude'"),
+        "excluded": q("SELECT COUNT(*) FROM screening s JOIN records r ON r.id = s.record_id "
+                      "WHERE s.decision = 'exclude' AND r.merged_into IS NULL"),
+        "coded": q("SELECT COUNT(*) FROM records WHERE merged_into IS NULL AND coded_hash IS NOT NULL"),
         "failed_requests_open": q("SELECT COUNT(*) FROM failed_requests WHERE resolved = 0"),
     }
 
 
 def open_errors(store, limit: int = 10) -> list[dict]:
     rows = store.conn.execute(
-        "SELECT source, url, error, at FROM failed_requests WHERE resolved = 0 ORDER BY id DESC LIMIT ?", (limit,)
+        "SELECT run_id, source, url, error, at FROM failed_requests WHERE resolved = 0 ORDER BY id DESC LIMIT ?", (limit,)
     ).fetchall()
     return [dict(r) for r in rows]
 
@@ -53,36 +101,67 @@ def quarantined(store) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def default_cutoff(store) -> int | None:
+    """Run id after which records count as new by default: everything stored since the
+    refresh before the last completed one (so records stored by a run that was killed and
+    then completed by the last refresh are included). None: every record is new."""
+    rows = store.conn.execute(
+        "SELECT id FROM runs WHERE kind = 'refresh' AND status IN ('ok', 'partial') ORDER BY id DESC LIMIT 2").fetchall()
+    return rows[1][0] if len(rows) == 2 else None
 
 
 def new_records(store, since: str | None) -> tuple[str, list[dict]]:
-    """Records added since a run id or an ISO date (default: since the last finished refresh began).
+    """Live records added since a run id or an ISO date (default: what the last refresh brought).
 
-    Returns (description of the cut-off, records with their mechanism codes).
+    Returns (description of the cut-off, records with their mechanisms).
     """
     if since is None:
-        row = store.conn.execute(
-            "SELECT id FROM runs WHERE kind = 'refresh' AND status IN ('ok', 'partial') ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return "ever", list(_records(store, "1=1", ()))
-        since = str(row[0])
+        after = default_cutoff(store)
+        if after is None:
+            return "the first refresh", list(_records(store, "", ()))
+        return f"refresh run {after}", list(_records(store, "created_run > ?", (after,)))
+    since = since.strip()
     if since.isdigit():
-        return f"run {since}", list(_records(store, "created_run >= ?", (int(since),)))
+        if not store.conn.execute("SELECT 1 FROM runs WHERE id = ?", (int(since),)).fetchone():
+            raise SynthError(f"no run {since}; see `synth status` for run ids")
+        return f"run {since} (included)", list(_records(store, "created_run >= ?", (int(since),)))
     if _DATE.match(since):
-        return f"{since}", list(_records(store, "created_at >= ?", (since,)))
-    from synth.errors import SynthError
+        from datetime import date
 
+        try:
+            date.fromisoformat(since)
+        except ValueError:
+            raise SynthError(f"--since: {since!r} is not a valid date") from None
+        return since, list(_records(store, "created_at >= ?", (since,)))
     raise SynthError(f"--since takes a run id (see `synth status`) or a date YYYY-MM-DD, not {since!r}")
 
 
+def _mechanisms_of(store):
+    """record id -> [(mechanism id, name)], with human curation applied when the coder provides it."""
+    try:
+        from synth.mechanisms.codes import record_mechanisms
+    except ImportError:
+        record_mechanisms = None
+    if record_mechanisms is not None:
+        return lambda rid: [(m["id"], m.get("name") or m["id"]) for m in record_mechanisms(store, rid)]
+
+    def auto(rid):
+        return [(r[0], r[0]) for r in store.conn.execute(
+            "SELECT code FROM codes WHERE record_id = ? AND idx = -1 AND kind = 'mechanism' ORDER BY score DESC", (rid,))]
+    return auto
+
+
 def _records(store, where: str, params: tuple):
+    mechs = _mechanisms_of(store)
+    excluded = {r[0] for r in store.conn.execute("SELECT record_id FROM screening WHERE decision = 'exclude'")}
     for rec in store.iter_records(where, params):
-        codes = [r[0] for r in store.conn.execute(
-            "SELECT code FROM codes WHERE record_id = ? AND idx = -1 AND kind = 'mechanism' ORDER BY score DESC", (rec["id"],))]
+        m = mechs(rec["id"])
         yield {"id": rec["id"], "title": rec["title"], "year": rec["year"], "doi": rec["doi"], "pmid": rec["pmid"],
-               "created_at": rec["created_at"], "mechanisms": codes}
+               "created_at": rec["created_at"], "created_run": rec["created_run"], "excluded": rec["id"] in excluded,
+               "sources": store.sources_of(rec["id"]), "mechanisms": [i for i, _ in m], "mechanism_names": dict(m)}
 
 
 def group_by_mechanism(records: list[dict]) -> dict[str, list[dict]]:
@@ -90,4 +169,4 @@ def group_by_mechanism(records: list[dict]) -> dict[str, list[dict]]:
     for r in records:
         for m in r["mechanisms"] or ["(no mechanism)"]:
             groups[m].append(r)
-    return dict(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0] == "(no mechanism)", -len(kv[1]), kv[0])))

@@ -28,18 +28,19 @@ QUERIES = ["peer support for young people with psychosis", "hope through role mo
 
 
 @pytest.fixture(scope="session")
-def onnx_cache(tmp_path_factory):
-    """Export MiniLM to ONNX once per session; projects get a copy (the export takes ~10 s)."""
+def onnx_cache(request):
+    """MiniLM exported to ONNX once (kept in pytest's cache dir); projects get a copy (an export takes ~10 s)."""
     from index.embedder import load_model
-    from index.onnx_export import export
+    from index.onnx_export import export, is_exported
 
-    folder = tmp_path_factory.mktemp("onnx") / "all-minilm-l6-v2"
-    export(load_model(None), "all-MiniLM-L6-v2", folder)
+    folder = Path(request.config.cache.mkdir("synth-index-onnx")) / "all-minilm-l6-v2"
+    if not is_exported(folder, "all-MiniLM-L6-v2", 384):
+        export(load_model(None), "all-MiniLM-L6-v2", folder)
     return folder
 
 
 def make_project(root: Path, onnx_cache: Path, records, **index_cfg):
-    p = init_project(root, {"index": {"batch_size": 16, **index_cfg}} if index_cfg or True else None)
+    p = init_project(root, {"index": {"batch_size": 16, **index_cfg}})
     shutil.copytree(onnx_cache, p.data_dir / "models" / onnx_cache.name)
     with p.store() as s:
         for r in records:
@@ -54,8 +55,8 @@ def rows(p, sql, params=()):
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory, onnx_cache):
-    """40 sample studies indexed once, shared by the read-only tests below."""
-    p = make_project(tmp_path_factory.mktemp("idx") / "review", onnx_cache, sample_records(40))
+    """24 sample studies indexed once, shared by the read-only tests below."""
+    p = make_project(tmp_path_factory.mktemp("idx") / "review", onnx_cache, sample_records(24))
     summary = sync(p, progress=False)
     return p, summary
 
@@ -63,9 +64,9 @@ def indexed(tmp_path_factory, onnx_cache):
 def test_sync_embeds_records_and_sentences_and_writes_sentence_rows(indexed):
     p, summary = indexed
     idx = V.VectorIndex.open(p)
-    assert summary["embedded"] == 40 == idx.records.count()
+    assert summary["embedded"] == 24 == idx.records.count()
     n_sent = rows(p, "SELECT COUNT(*) FROM sentences")[0][0]
-    assert summary["sentences"] == n_sent == idx.sentences.count() > 40 * 3
+    assert summary["sentences"] == n_sent == idx.sentences.count() > 24 * 3
     # Sentence rows are split_abstract's output, role left for the coder.
     with p.store() as s:
         rec = next(s.iter_records())
@@ -190,7 +191,6 @@ def test_model_pinned_and_rebuild_switches_only_when_complete(tmp_path, onnx_cac
     import index.indexer as I
 
     real = I._embed_chunk
-    calls = {"n": 0}
 
     def dying(*a, **kw):
         raise KeyboardInterrupt

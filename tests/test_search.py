@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from search_corpus import RECORDS, store_records
+from search_corpus import store_records
 
 from synth.cli import cli
 
@@ -30,13 +30,21 @@ def indexed(tmp_path_factory):
     store = project.store()
     store.conn.execute("INSERT INTO screening(record_id, decision, reason, at) VALUES (?, 'exclude', 'peer review of manuscripts', '2024-01-01')",
                        (ids["peer_review"],))
+    # Mechanism codes as the coder writes them (idx -1 = record level), and one human reject.
+    store.conn.executemany("INSERT INTO codes(record_id, idx, kind, code, score) VALUES (?,?,?,?,?)", [
+        (ids["realist"], -1, "mechanism", "hope_role_modelling", 0.9), (ids["realist"], 1, "mechanism", "hope_role_modelling", 0.9),
+        (ids["cohort"], -1, "mechanism", "hope_role_modelling", 0.7), (ids["cohort"], 1, "mechanism", "hope_role_modelling", 0.7),
+        (ids["navigator"], -1, "mechanism", "navigation_advocacy", 0.8), (ids["navigator"], 3, "mechanism", "navigation_advocacy", 0.8),
+    ])
+    store.conn.execute("INSERT INTO curation(record_id, idx, code, decision, at) VALUES (?, -1, 'hope_role_modelling', 'reject', '2024-01-01')",
+                       (ids["cohort"],))
     store.close()
     return project, ids
 
 
 def run(project, *args):
     """The CLI in-process: (exit code, stdout, stderr)."""
-    r = CliRunner().invoke(cli, ["--project", str(project.root), *args], catch_exceptions=False)
+    r = CliRunner(env={"COLUMNS": "220"}).invoke(cli, ["--project", str(project.root), *args], catch_exceptions=False)
     return r.exit_code, r.stdout, r.stderr
 
 
@@ -138,6 +146,28 @@ def test_excluded_records_hidden_unless_asked(indexed):
     assert res[0]["id"] == ids["peer_review"]
 
 
+def test_mechanism_filter_respects_human_curation(indexed):
+    project, ids = indexed
+    res = search_json(project, "hope", "--mechanism", "hope_role_modelling")
+    # The cohort study was coded hope_role_modelling automatically but a reviewer rejected it.
+    assert [r["id"] for r in res] == [ids["realist"]]
+    assert res[0]["mechanisms"] == ["hope_role_modelling"]
+
+
+def test_by_mechanism_groups_results(indexed):
+    project, ids = indexed
+    code, out, err = run(project, "search", "peer support for young people", "--by-mechanism", "--json", "-k", "8")
+    assert code == 0, err
+    groups = [json.loads(x) for x in out.splitlines()]
+    by_id = {g["mechanism"]: [r["id"] for r in g["results"]] for g in groups}
+    assert by_id["hope_role_modelling"] == [ids["realist"]]
+    assert by_id["navigation_advocacy"] == [ids["navigator"]]
+    assert groups[-1]["mechanism"] == "(no mechanism)" and ids["cohort"] in by_id["(no mechanism)"]
+    assert next(g for g in groups if g["mechanism"] == "hope_role_modelling")["name"].lower().startswith("hope")
+    code, out, _ = run(project, "search", "peer support for young people", "--by-mechanism", "-k", "8")
+    assert code == 0 and "(no mechanism)" in out
+
+
 # ------------------------------------------------------------------ show / similar
 @pytest.mark.parametrize("ref", ["id", "10.5555/test.navigator", "https://doi.org/10.5555/TEST.NAVIGATOR", "39100001"])
 def test_show_by_any_identifier(indexed, ref):
@@ -158,6 +188,10 @@ def test_show_table_and_screening(indexed):
     code, out, _ = run(project, "show", ids["peer_review"])
     assert code == 0
     assert "exclude" in out and "Provenance" in out and "Inter-reviewer agreement" in out
+    code, out, _ = run(project, "show", ids["navigator"], "--json")
+    d = json.loads(out)
+    assert [m["id"] for m in d["mechanisms"]] == ["navigation_advocacy"]
+    assert d["sentences"][3]["codes"] == [{"kind": "mechanism", "code": "navigation_advocacy", "score": 0.8}]
 
 
 def test_similar(indexed):
@@ -235,7 +269,3 @@ def test_search_process_never_imports_torch(indexed):
     assert "HEAVY [] EXIT 0" in r.stderr, r.stderr
     assert json.loads(r.stdout.splitlines()[0])["id"] == ids["navigator"]
 
-
-def test_all_records_indexed(indexed):
-    project, ids = indexed
-    assert len(ids) == len(RECORDS)

@@ -24,7 +24,6 @@ LANG_3 = {
 
 _HEADINGS = {"title", "h1", "h2", "h3", "h4", "h5", "h6", "jats:title"}
 _BLOCKS = {"p", "sec", "div", "br", "li", "jats:p", "jats:sec", "abstract", "jats:abstract", "section"}
-_WS = re.compile(r"\s+")
 
 
 class PageError(ValueError):

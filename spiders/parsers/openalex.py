@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from spiders.parsers.common import PageError, Parsed, as_str, collapse, language, load_json, markup_to_text, parse_items, split_display_name
+from spiders.parsers.common import PageError, Parsed, as_str, language, load_json, markup_to_text, parse_items, split_display_name
 from synth.records import Record
 
 
@@ -79,4 +79,4 @@ def _digits(value) -> str | None:
     return m.group(1) if m else None
 
 
-__all__ = ["parse_works", "abstract_from_inverted_index", "record", "Page", "collapse"]
+__all__ = ["parse_works", "abstract_from_inverted_index", "record", "Page"]

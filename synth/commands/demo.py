@@ -57,4 +57,21 @@ def fakeapi_cmd(port, corpus_file, generate, error_rate, retry_after, burst_500,
         click.echo(f"Stopped after {len(api.requests)} requests.", err=True)
 
 
-COMMANDS = [fakeapi_cmd]
+@click.command("demo")
+@click.argument("directory", default="demo-review", type=click.Path(file_okay=False))
+@click.option("--query", default=None, help="The example search to run at the end.")
+@click.pass_context
+def demo_cmd(ctx, directory, query):
+    """Run the whole pipeline on the bundled sample, offline, into DIRECTORY.
+
+    Serves the sample through local fake APIs, harvests it with the real spiders,
+    indexes, codes mechanisms, searches, and writes the review table and report.
+    Running it again refreshes incrementally."""
+    from pathlib import Path
+
+    from synth.demo import DEMO_QUERY, run_demo
+
+    run_demo(ctx, Path(directory), query or DEMO_QUERY)
+
+
+COMMANDS = [fakeapi_cmd, demo_cmd]

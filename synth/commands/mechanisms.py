@@ -1,3 +1,282 @@
 """`synth theory`, `synth mechanisms`, `synth evidence`, `synth code`."""
 
-COMMANDS = []
+from __future__ import annotations
+
+import json
+
+import click
+
+from synth.cli import pass_ctx
+from synth.errors import SynthError
+
+
+def _out(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def citation(rec: dict) -> str:
+    """Short citation: first author et al., year [record id]."""
+    authors = rec.get("authors") or []
+    first = ""
+    if authors:
+        a = authors[0]
+        a = a if isinstance(a, str) else (a.get("family") or "")
+        first = a.split(",")[0].strip() if "," in a else (a.split()[0] if a.split() else "")
+    who = f"{first} et al." if first and len(authors) > 1 else (first or "Anon.")
+    return f"{who}, {rec.get('year') or 'n.d.'} [{rec['id']}]"
+
+
+# ---------------------------------------------------------------------- theory
+@click.group("theory")
+def theory_group():
+    """The programme theory (theory.yaml): mechanisms, outcomes, contexts."""
+
+
+@theory_group.command("init")
+@click.option("--force", is_flag=True, help="Overwrite an existing theory.yaml with the default.")
+@pass_ctx
+def theory_init(ctx, force):
+    """Write the default programme theory to theory.yaml in the project."""
+    from synth.mechanisms.theory import init_theory
+
+    path = init_theory(ctx.project, force=force)
+    click.echo(f"Wrote {path}. Edit it; `synth mechanisms --recode` (or the next refresh) re-codes the corpus.")
+
+
+@theory_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="The parsed theory as JSON.")
+@pass_ctx
+def theory_show(ctx, as_json):
+    """Print the programme theory in use."""
+    from synth.mechanisms.theory import default_theory_text, load_theory, theory_path
+
+    theory = load_theory(ctx.project)
+    if as_json:
+        _out({"source": theory.source, "hash": theory.hash, **theory.to_dict()})
+        return
+    path = theory_path(ctx.project)
+    click.echo(path.read_text(encoding="utf-8") if path.exists() else default_theory_text(), nl=False)
+
+
+@theory_group.command("add")
+@click.argument("mechanism_id")
+@click.option("--name", default="", help="Short name of the mechanism.")
+@click.option("--description", default="", help="What the mechanism is (embedded for coding).")
+@click.option("--phrase", "phrases", multiple=True, help="An indicative phrase (repeatable).")
+@click.option("--from-emergent", "from_emergent", default=None, help="Promote an emergent candidate, e.g. E3.")
+@pass_ctx
+def theory_add(ctx, mechanism_id, name, description, phrases, from_emergent):
+    """Add a mechanism to theory.yaml (optionally promoting an emergent candidate)."""
+    from synth.mechanisms.theory import add_mechanism
+
+    examples: list[str] = []
+    cluster = None
+    if from_emergent:
+        from synth.mechanisms.emergent import list_clusters, mark_promoted
+
+        cid = from_emergent.split(":", 1)[-1].upper()
+        with ctx.project.store() as store:
+            found = [c for c in list_clusters(store, include_gone=True) if c["cluster"] == cid]
+        if not found:
+            raise SynthError(f"no emergent candidate {from_emergent!r}; `synth mechanisms` lists them")
+        cluster = found[0]
+        phrases = tuple(phrases) or tuple(cluster["terms"][:6])
+        name = name or cluster["label"].capitalize()
+        description = description or f"Emergent mechanism ({cluster['label']}), e.g.: " + " ".join(e["text"] for e in cluster["examples"][:2])
+        examples = [e["text"] for e in cluster["examples"]]
+    if not description:
+        raise SynthError("a mechanism needs a description (--description TEXT or --from-emergent ID)")
+    path = add_mechanism(ctx.project, mechanism_id, name, description, list(phrases), examples)
+    if cluster:
+        with ctx.project.store() as store:
+            mark_promoted(store, cluster["cluster"], mechanism_id)
+    click.echo(f"Added mechanism {mechanism_id} to {path}; the corpus is re-coded by `synth mechanisms --recode` or the next refresh.")
+
+
+# ---------------------------------------------------------------------- mechanisms
+@click.command("mechanisms")
+@click.option("--json", "as_json", is_flag=True, help="NDJSON: one line per mechanism, then emergent candidates.")
+@click.option("--recode", is_flag=True, help="Code records that are new or changed (or all, after a theory edit) first.")
+@click.option("--force", is_flag=True, help="With --recode: re-code every record.")
+@pass_ctx
+def mechanisms_cmd(ctx, as_json, recode, force):
+    """Evidence by mechanism: records, fragments, top outcomes and contexts; emergent candidates."""
+    from synth.mechanisms.codes import excluded_ids, relevance_min, summary
+    from synth.mechanisms.emergent import list_clusters
+    from synth.mechanisms.theory import load_theory
+
+    if recode:
+        from synth.mechanisms.pipeline import code_project
+
+        s = code_project(ctx.project, progress=not as_json, force=force)
+        if not as_json:
+            click.echo(f"Coded {s['coded']} record(s) ({s['near_misses']} near misses flagged; "
+                       f"{s['skipped_unindexed']} awaiting `synth index`) in {s['seconds']} s.", err=True)
+    theory = load_theory(ctx.project)
+    with ctx.project.store() as store:
+        if store.get_meta("mechanisms.theory_hash") is None:
+            raise SynthError("nothing coded yet; run `synth index` then `synth mechanisms --recode` (or `synth refresh`)")
+        stale = store.get_meta("mechanisms.theory_hash") != theory.hash
+        rows = summary(store, excluded_ids(store))
+        emergent = list_clusters(store)
+        rmin = relevance_min(store)
+        near = store.conn.execute("SELECT COUNT(*) FROM records WHERE merged_into IS NULL AND relevance < ?", (rmin,)).fetchone()[0]
+    if as_json:
+        for r in rows:
+            _out({"type": "mechanism", **r})
+        for e in emergent:
+            _out({"type": "emergent", **e})
+        return
+    from rich.table import Table
+    from rich.markup import escape
+
+    con = _console()
+    t = Table(title="Evidence by mechanism", show_lines=False)
+    for col, kw in (("mechanism", {}), ("records", {"justify": "right"}), ("fragments", {"justify": "right"}),
+                    ("top outcomes", {}), ("top contexts", {})):
+        t.add_column(col, **kw)
+    for r in rows:
+        t.add_row(f"[bold]{escape(r['id'])}[/]\n{escape(r['name'])}", str(r["records"]), str(r["fragments"]),
+                  ", ".join(f"{o['id']} ({o['records']})" for o in r["top_outcomes"]) or "-",
+                  ", ".join(f"{c['id']} ({c['records']})" for c in r["top_contexts"]) or "-")
+    con.print(t)
+    if emergent:
+        e = Table(title="Emergent candidates (promote with `synth theory add ID --from-emergent E…`)")
+        for col in ("candidate", "distinctive terms", "sentences", "records", "example"):
+            e.add_column(col)
+        for c in emergent:
+            ex = c["examples"][0]["text"] if c["examples"] else ""
+            e.add_row(c["id"], escape(", ".join(c["terms"])), str(c["sentences"]), str(c["records"]), escape(ex[:120]))
+        con.print(e)
+    else:
+        con.print("No emergent candidates yet.")
+    con.print(f"{near} record(s) flagged as near misses (relevance < {rmin}); they carry no codes.")
+    if stale:
+        con.print("[yellow]theory.yaml changed since the last coding: run `synth mechanisms --recode`.[/]")
+
+
+# ---------------------------------------------------------------------- evidence
+@click.command("evidence")
+@click.argument("mechanism")
+@click.option("--outcome", default=None, help="Only records with this outcome (and show its sentences).")
+@click.option("--context", default=None, help="Only records with this context.")
+@click.option("--json", "as_json", is_flag=True, help="NDJSON: one fragment a line.")
+@click.option("--include-excluded", is_flag=True, help="Include records excluded at screening.")
+@pass_ctx
+def evidence_cmd(ctx, mechanism, outcome, context, as_json, include_excluded):
+    """Evidence fragments for MECHANISM (a theory id or emergent:E1), with citations."""
+    from synth.mechanisms.codes import effective_mechanisms, excluded_ids, record_kind_codes
+    from synth.mechanisms.emergent import cluster_members, list_clusters
+    from synth.mechanisms.theory import load_theory
+
+    theory = load_theory(ctx.project)
+    names = theory.names()
+    if outcome and outcome not in {o.id for o in theory.outcomes}:
+        raise SynthError(f"unknown outcome {outcome!r}; known: {', '.join(o.id for o in theory.outcomes)}")
+    if context and context not in {c.id for c in theory.contexts}:
+        raise SynthError(f"unknown context {context!r}; known: {', '.join(c.id for c in theory.contexts)}")
+    frags = []
+    with ctx.project.store() as store:
+        excl = set() if include_excluded else excluded_ids(store)
+        if mechanism.startswith("emergent:") or (mechanism[:1] in "Ee" and mechanism[1:].isdigit()):
+            cid = mechanism.split(":", 1)[-1].upper()
+            if not any(c["cluster"] == cid for c in list_clusters(store, include_gone=True)):
+                raise SynthError(f"unknown emergent candidate {mechanism!r}; `synth mechanisms` lists them")
+            per: dict[str, list[int]] = {}
+            for rid, idx in cluster_members(store, cid):
+                per.setdefault(rid, []).append(idx)
+            eff = {rid: {f"emergent:{cid}": {"score": 0.0, "curated": False, "evidence": ix}} for rid, ix in per.items()}
+            mechanism = f"emergent:{cid}"
+        else:
+            if theory.mechanism(mechanism) is None:
+                raise SynthError(f"unknown mechanism {mechanism!r}; known: {', '.join(m.id for m in theory.mechanisms)}")
+            eff = {rid: m for rid, m in effective_mechanisms(store).items() if mechanism in m}
+        rids = sorted(r for r in eff if r not in excl)
+        outs = record_kind_codes(store, "outcome", rids) if outcome else {}
+        ctxs = record_kind_codes(store, "context", rids) if context else {}
+        for rid in rids:
+            if outcome and outcome not in outs.get(rid, {}):
+                continue
+            if context and context not in ctxs.get(rid, {}):
+                continue
+            rec = store.get(rid)
+            m = eff[rid][mechanism]
+            idxs = [(i, "mechanism") for i in m["evidence"]]
+            if outcome:
+                idxs += [(i, "outcome") for i in outs[rid][outcome] if i not in m["evidence"]]
+            sents = {r[0]: r[1:] for r in store.conn.execute("SELECT idx, section, text, role FROM sentences WHERE record_id=?", (rid,))}
+            for i, why in sorted(idxs):
+                if i not in sents:
+                    continue
+                section, text, role = sents[i]
+                frags.append({"record_id": rid, "citation": citation(rec), "year": rec.get("year"), "title": rec.get("title"),
+                              "idx": i, "section": section, "text": text, "role": role or why, "mechanism": mechanism,
+                              "score": m["score"], "curated": m["curated"], "design": rec.get("design")})
+    frags.sort(key=lambda f: (-f["score"], f["record_id"], f["idx"]))
+    if as_json:
+        for f in frags:
+            _out(f)
+        return
+    from rich.markup import escape
+
+    con = _console()
+    title = names.get(mechanism, mechanism)
+    con.print(f"[bold]{escape(mechanism)}[/] {escape(title)}: {len(frags)} fragment(s) from {len({f['record_id'] for f in frags})} record(s)")
+    for f in frags:
+        tag = " [green](curated)[/]" if f["curated"] else ""
+        con.print(f"• {escape(f['text'])}\n  [dim]{escape(f['citation'])} · sentence {f['idx']} · {f['role']}{tag}[/]")
+
+
+# ---------------------------------------------------------------------- code (curation)
+@click.command("code")
+@click.argument("record")
+@click.option("--mechanism", "mechanism", default=None, help="Theory mechanism id to accept or reject.")
+@click.option("--accept", "decision", flag_value="accept", help="Add the mechanism (always beats automatic codes).")
+@click.option("--reject", "decision", flag_value="reject", help="Remove the mechanism (always beats automatic codes).")
+@click.option("--sentence", type=int, default=None, help="Curate one evidence sentence (index from `synth show`).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def code_cmd(ctx, record, mechanism, decision, sentence, as_json):
+    """Show a record's codes, or curate them: synth code ID --mechanism M --accept|--reject [--sentence N]."""
+    from synth.mechanisms.codes import record_codes
+    from synth.mechanisms.curation import curate, resolve_record
+    from synth.mechanisms.theory import load_theory
+
+    if (mechanism is None) != (decision is None):
+        raise SynthError("give both --mechanism M and --accept or --reject (or neither, to show the record's codes)")
+    if sentence is not None and mechanism is None:
+        raise SynthError("--sentence needs --mechanism M and --accept or --reject")
+    with ctx.project.store() as store:
+        if mechanism:
+            done = curate(store, record, mechanism, decision, sentence, theory=load_theory(ctx.project))
+            if as_json:
+                _out(done)
+            else:
+                where = f"sentence {done['idx']} of " if done["idx"] >= 0 else ""
+                click.echo(f"{decision.capitalize()}ed {mechanism} for {where}{done['record_id']}.")
+            return
+        rid = resolve_record(store, record)
+        codes = record_codes(store, rid)
+    if as_json:
+        _out(codes)
+        return
+    from rich.markup import escape
+
+    con = _console()
+    rel = codes["relevance"]
+    con.print(f"[bold]{rid}[/] relevance {rel if rel is not None else 'not coded'}" + (" [red](near miss)[/]" if codes["near_miss"] else ""))
+    for kind in ("mechanisms", "outcomes", "contexts"):
+        con.print(f"[bold]{kind}[/]: " + (", ".join(
+            f"{c['id']} {c['score']:.2f}" + (" (curated)" if c.get("curated") else "") for c in codes[kind]) or "-"))
+    for m in codes["mechanisms"]:
+        for ev in m["evidence"]:
+            con.print(f"  {m['id']} ← [{ev['idx']}] {escape(ev['text'])}")
+
+
+COMMANDS = [theory_group, mechanisms_cmd, evidence_cmd, code_cmd]

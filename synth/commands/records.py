@@ -1,42 +1,53 @@
-"""`synth export`: every stored record, for other tools."""
+"""`synth export`: stored records for other tools (RIS, BibTeX, CSL-JSON for reference managers; JSONL)."""
 
 from __future__ import annotations
 
-import json
+import os
 import sys
+from pathlib import Path
 
 import click
 
 from synth.cli import pass_ctx
+from synth.exports import FORMATS, record_json  # noqa: F401 - record_json is part of this module's API
 
-
-def record_json(store, rec: dict) -> dict:
-    """The JSONL export shape: identifiers, bibliographic fields and provenance."""
-    out = {k: rec.get(k) for k in ("id", "doi", "pmid", "pmcid", "openalex", "title", "abstract", "authors",
-                                   "year", "journal", "pub_types", "keywords", "mesh", "language", "url")}
-    out["sources"] = store.provenance(rec["id"])
-    out["content_hash"] = rec["content_hash"]
-    return out
+_BY_EXT = {".ris": "ris", ".bib": "bibtex", ".bibtex": "bibtex", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "csl-json"}
 
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Output format (default: from the -o extension, else jsonl).")
+@click.option("--mechanism", "mechanism", metavar="M", help="Only records coded with mechanism M.")
+@click.option("--include-excluded", is_flag=True, default=None,
+              help="Also export records excluded at screening (RIS/BibTeX/CSL-JSON leave them out by default; JSONL has them all).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
 @pass_ctx
-def export_cmd(ctx, fmt: str, output: str | None) -> None:
-    """Export stored records (one JSON object a line)."""
-    store = ctx.project.store()
-    fh = open(output, "w", encoding="utf-8") if output else sys.stdout
-    n = 0
+def export_cmd(ctx, fmt: str | None, mechanism: str | None, include_excluded: bool | None, output: str | None) -> None:
+    """Export stored records: ris, bibtex, csl-json (Zotero, EndNote, Mendeley) or jsonl (everything).
+
+    JSONL lines carry identifiers, bibliographic fields, provenance, relevance, design,
+    mechanisms (with their evidence) and the screening decision.
+    """
+    from synth.exports import export
+    from synth.tables import check_mechanism
+
+    if fmt is None:
+        fmt = _BY_EXT.get(Path(output).suffix.lower(), "jsonl") if output else "jsonl"
+    project = ctx.project
+    if mechanism:
+        check_mechanism(project, mechanism)  # before any file is opened or truncated
+    if not output:
+        n = export(project, fmt, sys.stdout, mechanism, include_excluded)
+        return
+    out = Path(output)
+    tmp = out.with_name(out.name + ".tmp")
     try:
-        for rec in store.iter_records():
-            fh.write(json.dumps(record_json(store, rec), ensure_ascii=False) + "\n")
-            n += 1
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            n = export(project, fmt, fh, mechanism, include_excluded)
+        os.replace(tmp, out)  # a failed export never leaves a half-written file in place of a good one
     finally:
-        if output:
-            fh.close()
-    if output:
-        click.echo(f"Wrote {n} records to {output}", err=True)
+        tmp.unlink(missing_ok=True)
+    click.echo(f"Wrote {n} records ({fmt}) to {out}", err=True)
 
 
 COMMANDS = [export_cmd]

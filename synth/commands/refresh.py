@@ -12,41 +12,51 @@ from synth.errors import EXIT_PARTIAL
 from synth.records import SOURCES
 
 
-def _console():
+def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console()
+    return Console(stderr=stderr)
 
 
 @click.command("refresh")
 @click.option("--source", "sources", multiple=True, type=click.Choice(SOURCES), help="Only these sources (repeatable).")
 @click.option("--wait", is_flag=True, help="If another refresh holds the lock, wait for it instead of exiting 75.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress or table; one summary line (for cron logs).")
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress, no tables: one summary line (for cron logs).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON object.")
 @pass_ctx
 def refresh_cmd(ctx, sources, wait, quiet, as_json):
     """Harvest new records, index them and code mechanisms (what cron runs).
+
+    Each source is harvested from the end of its last completed window, less
+    [harvest] overlap_days. Safe to kill at any moment: the next refresh completes the work.
 
     Exit codes: 0 success, 1 partial failure (some source failed; the rest is kept),
     2 usage or input error, 75 another refresh is running.
     """
     from synth.refresh import refresh
 
-    summary = refresh(ctx.project, sources=list(sources) or None, wait=wait, progress=not (quiet or as_json))
-    h = summary.get("harvest", {})
-    new = sum(s.get("new", 0) for s in h.values())
-    failed = [n for n, s in h.items() if s.get("status") != "ok"]
+    summary = refresh(ctx.project, sources=list(sources) or None, wait=wait,
+                      progress=not (quiet or as_json), phases=not quiet)
+    t = summary["totals"]
+    failed = summary.get("failed_sources") or []
     if as_json:
         click.echo(json.dumps(summary, default=str))
     elif quiet:
-        click.echo(f"refresh run {summary['run_id']}: {summary['status']}; {new} new records; "
-                   f"{summary['index'].get('embedded', 0)} embedded; failed sources: {', '.join(failed) or 'none'}")
+        click.echo(f"synth refresh run {summary['run_id']}: {summary['status']}; {t['new']} new, {t['updated']} updated, "
+                   f"{t['merged']} merged, {t['quarantined']} quarantined, {t['embedded']} embedded, {t['recoded']} coded; "
+                   f"failed sources: {', '.join(failed) or 'none'}; {summary['seconds']}s")
     else:
-        _print_harvest(h)
+        _print_harvest(summary.get("harvest") or {})
         idx, code = summary.get("index") or {}, summary.get("coding") or {}
-        click.echo(f"Index: {json.dumps({k: v for k, v in idx.items() if not isinstance(v, dict)})}")
-        click.echo(f"Coding: {json.dumps({k: v for k, v in code.items() if not isinstance(v, (dict, list))})}")
-        click.echo(f"Refresh run {summary['run_id']}: {summary['status']}")
+        click.echo(f"Index: {idx.get('embedded', 0)} embedded, {idx.get('changed', 0)} changed, "
+                   f"{idx.get('removed', 0)} removed, {idx.get('metadata_updated', 0)} metadata updated; "
+                   f"{idx.get('records', 0)} records in the index")
+        click.echo(f"Coding: {code.get('coded', 0)} coded ({code.get('near_misses', 0)} near misses), "
+                   f"{code.get('skipped_unindexed', 0)} waiting for the index")
+        if summary.get("resolved_failed_requests"):
+            click.echo(f"Earlier failed requests now covered: {summary['resolved_failed_requests']}")
+        click.echo(f"Refresh run {summary['run_id']}: {summary['status']} in {summary['seconds']}s"
+                   + (f" (failed: {', '.join(failed)}; run `synth refresh` again to retry)" if failed else ""))
     if summary["status"] != "ok":
         sys.exit(EXIT_PARTIAL)
 
@@ -54,52 +64,88 @@ def refresh_cmd(ctx, sources, wait, quiet, as_json):
 def _print_harvest(h: dict) -> None:
     from rich.table import Table
 
-    t = Table(title="Harvest")
-    cols = ["requests", "seen", "new", "updated", "merged", "quarantined", "failed_requests"]
+    t = Table(title="Harvest", title_justify="left")
+    cols = [("requests", "req"), ("seen", "seen"), ("new", "new"), ("updated", "upd"), ("merged", "merged"),
+            ("quarantined", "quar"), ("failed_requests", "failed")]
     t.add_column("source")
-    for c in cols:
-        t.add_column(c.replace("_", " "), justify="right")
+    for _, head in cols:
+        t.add_column(head, justify="right")
     t.add_column("status")
     for name, s in h.items():
-        t.add_row(name, *[str(s.get(c, 0)) for c in cols], s.get("status", ""))
+        t.add_row(name, *[str(s.get(c, 0)) for c, _ in cols],
+                  ("ok" if s.get("status") == "ok" else f"[red]{s.get('status')}[/red]"))
     _console().print(t)
 
 
+def status_report(project) -> dict:
+    from synth import status as S
+    from synth.lock import ProjectLock
+
+    store = project.store()
+    try:
+        return {
+            "project": str(project.root),
+            "running": ProjectLock(project.lock_path).holder(),
+            "runs": [S.run_brief(r) for r in S.last_runs(store)],
+            "windows": S.windows(project, store),
+            "counts": S.counts(store),
+            "index": _agreement(project),
+            "errors": S.open_errors(store),
+        }
+    finally:
+        store.close()
+
+
 @click.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @pass_ctx
 def status_cmd(ctx, as_json):
     """Last runs, each source's window, counts, store–index agreement and open errors."""
-    from synth import status as S
-
-    store = ctx.project.store()
-    report = {"runs": S.last_runs(store), "windows": S.windows(store), "counts": S.counts(store),
-              "errors": S.open_errors(store)}
-    report["index"] = _agreement(ctx.project)
+    report = status_report(ctx.project)
     if as_json:
         click.echo(json.dumps(report, default=str))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     con = _console()
-    runs = Table(title="Last runs")
-    for c in ("run", "kind", "started", "finished", "status", "new"):
-        runs.add_column(c)
+    if report["running"]:
+        con.print(f"[yellow]A refresh is running (pid {report['running']}).[/yellow]")
+    runs = Table(title="Last runs", title_justify="left")
+    for c in ("run", "kind", "started", "finished", "status", "new", "embedded", "coded", "failed / error"):
+        runs.add_column(c, overflow="fold" if c == "failed / error" else "ellipsis",
+                        no_wrap=c in ("started", "finished"))
     for r in report["runs"]:
-        h = r["summary"].get("harvest", r["summary"]) if isinstance(r["summary"], dict) else {}
-        new = sum(v.get("new", 0) for v in h.values() if isinstance(v, dict))
-        runs.add_row(str(r["id"]), r["kind"], r["started_at"], r["finished_at"] or "", r["status"], str(new))
+        style = {"ok": "green", "partial": "yellow"}.get(r["status"], "red")
+        problem = ", ".join(r["failed_sources"]) or (r["error"] or "")
+        runs.add_row(str(r["id"]), r["kind"], _when(r["started_at"]), _when(r["finished_at"]),
+                     f"[{style}]{r['status']}[/{style}]", str(r["new"]), str(r["embedded"]), str(r["coded"]),
+                     escape(problem if len(problem) <= 60 else problem[:57] + "..."))
     con.print(runs)
-    win = Table(title="Harvest windows (completed)")
-    for c in ("source", "since", "until", "records", "completed"):
-        win.add_column(c)
+    win = Table(title="Harvest windows (last completed)", title_justify="left")
+    for c in ("source", "since", "until", "records", "completed (UTC)", "next from", "open failures"):
+        win.add_column(c, no_wrap=c != "open failures")
     for w in report["windows"]:
-        win.add_row(w["source"], w["since"], w["until"], str(w["records"]), w["completed_at"])
+        win.add_row(w["source"] + ("" if w["enabled"] else " (disabled)"), w["since"] or "never", w["until"] or "",
+                    str(w["records"]), _when(w["completed_at"]), w["next_since"] or "", str(w["failed_requests_open"]))
     con.print(win)
-    con.print("Counts: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report["counts"].items()))
-    con.print(f"Store–index agreement: {report['index'].get('summary', report['index'])}")
+    con.print("Counts: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report["counts"].items()))
+    idx = report["index"]
+    if idx.get("ok"):
+        con.print(f"Store and index agree ({idx.get('records', 0):,} records).")
+    else:
+        detail = idx.get("error") or ", ".join(f"{k.replace('_', ' ')} {idx[k]}" for k in
+                                               ("missing", "stale", "orphan_records", "orphan_sentences", "missing_vectors",
+                                                "sentence_rows_mismatch") if idx.get(k))
+        con.print(f"[red]Store and index disagree[/red]: {detail}. `synth refresh` (or `synth check --repair`) fixes it.",
+                  highlight=False)
     for e in report["errors"]:
-        con.print(f"[red]open error[/red] {e['source']}: {e['error']} ({e['url']})", markup=True, highlight=False)
+        con.print(f"[red]open error[/red] run {e['run_id']} {e['source']}: {e['error']} ({e['url']})", highlight=False)
+
+
+def _when(ts: str | None) -> str:
+    """ISO timestamp (UTC) shortened for a table: 2026-01-31 12:00."""
+    return (ts or "")[:16].replace("T", " ")
 
 
 def _agreement(project) -> dict:
@@ -107,51 +153,63 @@ def _agreement(project) -> dict:
     try:
         from index.indexer import check
 
-        result = check(project, repair=False)
-        return result
+        return check(project, repair=False, progress=False)
     except Exception as e:  # noqa: BLE001 - status must report, not crash
-        return {"summary": f"unknown ({type(e).__name__}: {e})"}
+        return {"ok": False, "error": f"{type(e).__name__}: {e}"}
 
 
 @click.command("new")
-@click.option("--since", default=None, help="A run id (see `synth status`) or a date YYYY-MM-DD. Default: the last refresh.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--since", default=None, metavar="RUN|DATE",
+              help="A run id (see `synth status`) or a date YYYY-MM-DD. Default: what the last refresh added.")
+@click.option("--json", "as_json", is_flag=True, help="NDJSON: one record a line, with its mechanisms.")
 @pass_ctx
 def new_cmd(ctx, since, as_json):
     """Records added since a run or date, grouped by mechanism."""
     from synth import status as S
 
     store = ctx.project.store()
-    cutoff, records = S.new_records(store, since)
-    groups = S.group_by_mechanism(records)
+    try:
+        cutoff, records = S.new_records(store, since)
+    finally:
+        store.close()
     if as_json:
-        for mech, recs in groups.items():
-            for r in recs:
-                click.echo(json.dumps({"mechanism": mech, **r}, default=str))
+        for r in records:
+            click.echo(json.dumps({k: v for k, v in r.items() if k != "mechanism_names"}, default=str))
         return
+    names = {}
+    for r in records:
+        names.update(r["mechanism_names"])
+    from rich.markup import escape
+
+    groups = S.group_by_mechanism(records)
     con = _console()
-    con.print(f"{len(records)} records added since {cutoff}")
+    con.print(f"{len(records)} records added since {cutoff}", highlight=False)
     for mech, recs in groups.items():
-        con.print(f"\n[bold]{mech}[/bold] ({len(recs)})")
+        con.print(f"\n[bold]{escape(names.get(mech, mech))}[/bold] ({len(recs)})", highlight=False)
         for r in recs:
-            con.print(f"  {r['id']}  {r['year'] or '    '}  {r['title']}", markup=False, highlight=False)
+            flag = " [excluded]" if r["excluded"] else ""
+            con.print(f"  {r['id']}  {r['year'] or '    '}  {r['title']}{flag}", markup=False, highlight=False)
 
 
 @click.command("quarantine")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="NDJSON: one quarantined record a line.")
 @pass_ctx
 def quarantine_cmd(ctx, as_json):
     """Records that failed validation or parsing, with the reason (never silently dropped)."""
     from synth import status as S
 
-    rows = S.quarantined(ctx.project.store())
+    store = ctx.project.store()
+    try:
+        rows = S.quarantined(store)
+    finally:
+        store.close()
     if as_json:
         for r in rows:
             click.echo(json.dumps(r, default=str))
         return
     from rich.table import Table
 
-    t = Table(title=f"Quarantine ({len(rows)})")
+    t = Table(title=f"Quarantine ({len(rows)})", title_justify="left")
     for c in ("source", "id / location", "reason", "run", "at"):
         t.add_column(c)
     for r in rows:

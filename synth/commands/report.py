@@ -1,3 +1,26 @@
 """`synth report`: the self-contained HTML evidence report."""
 
-COMMANDS = []
+from __future__ import annotations
+
+import click
+
+from synth.cli import pass_ctx
+
+
+@click.command("report")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="report.html", show_default=True,
+              help="HTML file to write.")
+@pass_ctx
+def report_cmd(ctx, output: str) -> None:
+    """Write one self-contained HTML report that opens offline.
+
+    Harvest flow (PRISMA style), an evidence map of the records coloured by mechanism,
+    the CMOC rows and evidence per mechanism, and what changed since the previous refresh.
+    """
+    from synth.report import write_report
+
+    path = write_report(ctx.project, output)
+    click.echo(str(path))
+
+
+COMMANDS = [report_cmd]

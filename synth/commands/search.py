@@ -151,12 +151,11 @@ def record_details(s, rec: dict) -> dict:
         from synth.design import classify_record
 
         design = classify_record(rec)
-    mechanisms = []
     try:
         from synth.mechanisms.codes import record_mechanisms
 
         mechanisms = record_mechanisms(store, rid)
-    except ImportError:
+    except ImportError:  # before the mechanisms package exists
         mechanisms = [{"id": m} for m in record_mechanism_ids(store, rid)]
     provenance = store.provenance(rid)
     for p in provenance:
@@ -188,13 +187,9 @@ def _group_by_mechanism(s, results: list[dict]) -> list[dict]:
 
 
 def _mechanism_names(s) -> dict[str, str]:
-    try:
-        from synth.mechanisms.theory import load_theory
+    from synth.search import mechanism_names
 
-        theory = load_theory(s.project)
-        return {getattr(m, "id", None) or m["id"]: getattr(m, "name", None) or m["name"] for m in theory.mechanisms}
-    except Exception:  # noqa: BLE001 - names are cosmetic; ids are shown instead
-        return {}
+    return mechanism_names(s.store)
 
 
 # --------------------------------------------------------------------------- output

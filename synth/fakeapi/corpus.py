@@ -74,7 +74,11 @@ def abstract_sections(abstract: str | None) -> list[tuple[str | None, str]]:
     parsed = []
     for ln in lines:
         m = _LABEL.match(ln)
-        parsed.append((m.group(1), m.group(2)) if m else (None, ln))
+        # a one-line abstract opening "Peer support (PS): ..." is not structured; "AIM: ..." is
+        if m and (len(lines) > 1 or m.group(1).isupper()):
+            parsed.append((m.group(1), m.group(2)))
+        else:
+            parsed.append((None, ln))
     if not any(label for label, _ in parsed):
         return [(None, " ".join(lines))]
     return parsed

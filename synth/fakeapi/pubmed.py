@@ -39,7 +39,14 @@ NLM_CATEGORY = {
     "SETTING": "METHODS", "PARTICIPANTS": "METHODS", "INTERVENTION": "METHODS", "MEASURES": "METHODS",
     "RESULTS": "RESULTS", "FINDINGS": "RESULTS", "CONCLUSIONS": "CONCLUSIONS", "CONCLUSION": "CONCLUSIONS",
     "DISCUSSION": "CONCLUSIONS", "IMPLICATIONS": "CONCLUSIONS", "INTERPRETATION": "CONCLUSIONS",
+    "IMPORTANCE": "BACKGROUND", "DATA SOURCES": "METHODS", "REVIEW METHODS": "METHODS", "MEASUREMENTS": "METHODS",
+    "INTERVENTIONS": "METHODS", "OUTCOMES": "METHODS", "ETHICS AND DISSEMINATION": "CONCLUSIONS",
 }
+
+
+def nlm_category(label: str) -> str:
+    label = label.upper()
+    return NLM_CATEGORY.get(label) or NLM_CATEGORY.get(label.split()[0]) or "UNASSIGNED"
 PUB_TYPE_UI = {
     "Journal Article": "D016428", "Randomized Controlled Trial": "D016449", "Review": "D016454",
     "Systematic Review": "D000078182", "Meta-Analysis": "D017418", "Comparative Study": "D003160",
@@ -282,7 +289,7 @@ def article_xml(rec: dict, malformed: bool = False) -> str:
         for label, text in sections:
             if label:
                 _sub(abstract, "AbstractText", text, Label=label.upper(),
-                     NlmCategory=NLM_CATEGORY.get(label.upper(), "UNASSIGNED"))
+                     NlmCategory=nlm_category(label))
             else:
                 _sub(abstract, "AbstractText", text)
     authors = rec.get("authors") or []

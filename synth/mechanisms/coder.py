@@ -14,6 +14,7 @@ near-miss cues, and the records' meaning relative to the question; records below
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,20 +23,36 @@ from synth.mechanisms.lexicon import Lexicon, has_change, has_design, has_proces
 from synth.mechanisms.theory import Theory
 
 CODER_VERSION = "1"
+RELEVANCE_FEATURES = ("population", "intervention", "condition", "exclude", "adult", "question", "coverage")
+_AGE_MEAN = re.compile(r"\b(?:mean|average|median)\s+age(?:\s+(?:of|was|=|:))?\s*(\d{1,2}(?:\.\d)?)", re.I)
+_AGE_RANGE = re.compile(r"\b(?:aged|ages|age)\s+(\d{1,2})\s*(?:-|–|to)\s*(\d{1,2})", re.I)
+_ADULTS = re.compile(r"(?<!young )(?<!emerging )(?<!young-)\b(?:adults|adult patients|middle-aged|older people|elderly)\b", re.I)
+
+
+def adult_cues(text: str, max_age: int) -> int:
+    """Signals that participants are older than the review's population."""
+    if not max_age:
+        return 0
+    n = sum(1 for m in _AGE_MEAN.finditer(text) if float(m.group(1)) > max_age + 1)
+    n += sum(1 for m in _AGE_RANGE.finditer(text) if int(m.group(1)) > max_age)
+    n += len(_ADULTS.findall(text))
+    return n
 
 
 @dataclass(frozen=True)
 class Params:
     # sentence score = cosine to best prototype + lex_weight * min(hits, 2)
-    lex_weight: float = 0.12
-    threshold: float = 0.50  # a sentence (and so its record) is coded at or above this
+    lex_weight: float = 0.15
+    threshold: float = 0.325  # a sentence (and so its record) is coded at or above this
     margin: float = 0.12  # ... and only within this of the sentence's best mechanism
-    intro_weight: float = 0.85  # background / aims sentences speak to theory, less to evidence
+    intro_weight: float = 0.8  # background / aims sentences speak to theory, less to evidence
     methods_weight: float = 0.9
     phrase_prototypes: bool = False  # phrases in carrier sentences as extra prototypes (did not help on dev)
     examples: bool = True  # the theory's example sentences as prototypes
-    center: float = 0.0  # subtract this share of the sentence's mean cosine over all mechanisms
+    center: float = 0.75  # subtract this share of the sentence's mean cosine over all mechanisms
     relevance_min: float = 0.5
+    # logistic weights: bias, then RELEVANCE_FEATURES in order
+    relevance_weights: tuple = (-6.0, 1.0, 1.0, 1.0, -1.5, -0.8, 6.0, 4.0)
     emergent_fit: float = 0.42  # mechanism/outcome sentences whose best cosine is below this are unexplained
 
 
@@ -114,16 +131,23 @@ class Coder:
             out[:, i] = sims[:, self.owner == i].max(axis=1)
         return out
 
-    def relevance(self, rec: RecordIn, question_sim: float) -> float:
+    def relevance_features(self, rec: RecordIn, question_sim: float) -> dict[str, float]:
         text = f"{rec.title}\n{rec.abstract}\n{' ; '.join(rec.keywords)}"
-        title = rec.title
         f = {}
         for name, lex in self.facets.items():
-            hits = sum(lex.match(text).values()) + 2 * sum(lex.match(title).values())
+            hits = sum(lex.match(text).values()) + 2 * sum(lex.match(rec.title).values())
             f[name] = 1 - 0.5 ** hits
-        excl = sum(self.exclude.match(text).values())
-        z = (-4.0 + 2.2 * f["population"] + 2.6 * f["intervention"] + 2.2 * f["condition"]
-             + 6.0 * (question_sim - 0.35) - 1.2 * min(excl, 3))
+        f["exclude"] = float(min(sum(self.exclude.match(text).values()), 3))
+        f["adult"] = float(min(adult_cues(text, int((self.theory.scope or {}).get("max_age") or 0)), 3))
+        f["question"] = question_sim
+        # the question is a conjunction: a record missing any facet is off-topic however strong the others
+        f["coverage"] = min(f["population"], f["intervention"], f["condition"])
+        return f
+
+    def relevance(self, rec: RecordIn, question_sim: float) -> float:
+        f = self.relevance_features(rec, question_sim)
+        w = self.params.relevance_weights
+        z = w[0] + sum(wi * f[k] for wi, k in zip(w[1:], RELEVANCE_FEATURES))
         return round(1 / (1 + math.exp(-z)), 4)
 
     def code(self, rec: RecordIn) -> RecordCodes:

@@ -17,7 +17,8 @@ def _key(text: str) -> str:
 
 
 def _pattern(phrase: str) -> str:
-    parts = [re.escape(p) for p in re.split(r"[\s\-]+", phrase.lower().strip()) if p]
+    """A phrase as a regex; `*` is a wildcard for the rest of a word ("peer-facilitat*")."""
+    parts = [re.escape(p).replace(r"\*", r"\w*") for p in re.split(r"[\s\-]+", phrase.lower().strip()) if p]
     return r"[\s\-]*".join(parts)
 
 
@@ -26,10 +27,14 @@ class Lexicon:
 
     def __init__(self, entries: Iterable[tuple[str, str]]):
         self.by_key: dict[str, set[str]] = {}
+        self.wild: list[tuple[re.Pattern, set[str]]] = []
         for code, phrase in entries:
             k = _key(phrase)
             if k:
                 self.by_key.setdefault(k, set()).add(code)
+        for k, codes in self.by_key.items():
+            if "*" in k:
+                self.wild.append((re.compile(_pattern(k) + r"(?:e?s)?$", re.IGNORECASE), codes))
         keys = sorted(self.by_key, key=lambda k: (-len(k), k))
         self.regex = (
             re.compile(r"(?<![\w])(?:" + "|".join(_pattern(k) for k in keys) + r")(?:e?s)?(?![\w])", re.IGNORECASE)
@@ -41,7 +46,11 @@ class Lexicon:
         for cand in (k, k[:-1] if k.endswith("s") else None, k[:-2] if k.endswith("es") else None):
             if cand and cand in self.by_key:
                 return self.by_key[cand]
-        return set()
+        found: set[str] = set()
+        for rx, codes in self.wild:
+            if rx.match(matched):
+                found |= codes
+        return found
 
     def match(self, text: str) -> Counter:
         hits: Counter = Counter()

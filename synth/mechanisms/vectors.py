@@ -69,10 +69,16 @@ class DirectVectors:
 
         self.model = SentenceTransformer(model_path, device="cpu")
         self.batch_size = batch_size
+        self._memo: dict[str, np.ndarray] = {}  # the same text is embedded once per process
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        return normalise(self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                           convert_to_numpy=True, show_progress_bar=False))
+        texts = list(texts)
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        if missing:
+            vecs = normalise(self.model.encode(missing, batch_size=self.batch_size, normalize_embeddings=True,
+                                               convert_to_numpy=True, show_progress_bar=False))
+            self._memo.update(zip(missing, vecs))
+        return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
 
     def sentence_vectors(self, keys: list[tuple[str, int]], texts: list[str]) -> np.ndarray:
         return self.embed(texts)
@@ -116,19 +122,12 @@ class IndexVectors:
     def sentence_vectors(self, keys: list[tuple[str, int]], texts: list[str]) -> np.ndarray:
         """Vectors for (record_id, idx) keys, in order; rows of NaN where the index has none."""
         ids = [f"{rid}:{idx}" for rid, idx in keys]
-        out = None
+        out = np.full((len(ids), int(getattr(self.vi, "dim", 0) or 384)), np.nan, dtype=np.float32)
         pos = {sid: i for i, sid in enumerate(ids)}
         for i in range(0, len(ids), self.batch):
-            got = self.vi.sentences.get(ids=ids[i:i + self.batch], include=["embeddings"])
-            embs = got.get("embeddings")
-            if embs is None or len(got["ids"]) == 0:
-                continue
-            embs = np.asarray(embs, dtype=np.float32)
-            if out is None:
-                out = np.full((len(ids), embs.shape[1]), np.nan, dtype=np.float32)
-            out[[pos[s] for s in got["ids"]]] = embs
-        if out is None:
-            return np.full((len(ids), 1), np.nan, dtype=np.float32)
+            found, mat = self.vi.get_vectors(ids[i:i + self.batch], kind="sentences")
+            if found:
+                out[[pos[s] for s in found]] = mat
         return out
 
     def close(self) -> None:

@@ -1,0 +1,184 @@
+"""Reading codes: automatic codes with human curation applied (the API search, tables, report and export use).
+
+Rules, in order: a record-level reject removes the mechanism; a record-level accept adds it;
+a sentence-level accept adds that sentence as evidence (and so the mechanism); a sentence-level
+reject removes that sentence, and a mechanism left with no evidence and no record-level accept
+is dropped. Records below the relevance threshold (near misses) carry no automatic codes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+
+from synth.mechanisms.curation import decisions
+
+DEFAULT_RELEVANCE_MIN = 0.5
+
+
+def theory_names(store) -> dict[str, dict[str, str]]:
+    """{kind: {id: name}} of the theory the corpus was last coded with (falls back to the default)."""
+    raw = store.get_meta("mechanisms.theory")
+    if raw:
+        t = json.loads(raw)
+    else:
+        from synth.mechanisms.theory import load_theory
+
+        t = load_theory(None).to_dict()
+    return {k: {c["id"]: c["name"] for c in t[k]} for k in ("mechanisms", "outcomes", "contexts")}
+
+
+def relevance_min(store) -> float:
+    return float(store.get_meta("mechanisms.relevance_min") or DEFAULT_RELEVANCE_MIN)
+
+
+def is_near_miss(store, record: dict) -> bool:
+    rel = record.get("relevance")
+    return rel is not None and rel < relevance_min(store)
+
+
+def _chunks(ids, n=500):
+    for i in range(0, len(ids), n):
+        yield ids[i:i + n]
+
+
+def _auto(store, kind: str, record_ids: list[str] | None):
+    sql = "SELECT record_id, idx, code, score FROM codes WHERE kind=?"
+    if record_ids is None:
+        yield from store.conn.execute(sql + " ORDER BY record_id, idx", (kind,))
+        return
+    for chunk in _chunks(record_ids):
+        yield from store.conn.execute(sql + f" AND record_id IN ({','.join('?' * len(chunk))}) ORDER BY record_id, idx", (kind, *chunk))
+
+
+def effective_mechanisms(store, record_ids: list[str] | None = None) -> dict[str, dict[str, dict]]:
+    """{record_id: {mechanism: {"score", "curated", "evidence": [idx, ...]}}} with curation applied."""
+    out: dict[str, dict[str, dict]] = defaultdict(dict)
+    for rid, idx, code, score in _auto(store, "mechanism", record_ids):
+        m = out[rid].setdefault(code, {"score": 0.0, "curated": False, "evidence": [], "record_accept": False})
+        if idx == -1:
+            m["score"] = score
+        else:
+            m["evidence"].append(idx)
+    for rid, idx, code, decision in decisions(store, record_ids):
+        mechs = out[rid]
+        if idx == -1:
+            if decision == "reject":
+                mechs[code] = {"rejected": True}
+            elif not mechs.get(code, {}).get("rejected"):
+                m = mechs.setdefault(code, {"score": 0.0, "curated": True, "evidence": [], "record_accept": False})
+                m.update(curated=True, record_accept=True, score=max(m["score"], 1.0))
+    for rid, idx, code, decision in decisions(store, record_ids):
+        if idx == -1:
+            continue
+        mechs = out[rid]
+        if mechs.get(code, {}).get("rejected"):
+            continue
+        m = mechs.setdefault(code, {"score": 1.0, "curated": True, "evidence": [], "record_accept": False})
+        m["curated"] = True
+        if decision == "accept" and idx not in m["evidence"]:
+            m["evidence"].append(idx)
+            m["score"] = max(m["score"], 1.0)
+        elif decision == "reject" and idx in m["evidence"]:
+            m["evidence"].remove(idx)
+            if not m["evidence"] and not m["record_accept"]:
+                m["drop"] = True
+    clean: dict[str, dict[str, dict]] = {}
+    for rid, mechs in out.items():
+        kept = {}
+        for code, m in mechs.items():
+            if m.get("rejected") or m.get("drop"):
+                continue
+            kept[code] = {"score": round(m["score"], 4), "curated": m["curated"], "evidence": sorted(m["evidence"])}
+        if kept:
+            clean[rid] = kept
+    return clean
+
+
+def _sentences(store, rid: str) -> dict[int, dict]:
+    return {r[0]: {"idx": r[0], "section": r[1], "text": r[2], "role": r[3]} for r in store.conn.execute(
+        "SELECT idx, section, text, role FROM sentences WHERE record_id=? ORDER BY idx", (rid,))}
+
+
+def record_mechanisms(store, record_id: str) -> list[dict]:
+    """[{"id","name","score","curated","evidence":[{"idx","section","text","role"}]}], best first."""
+    names = theory_names(store)["mechanisms"]
+    mechs = effective_mechanisms(store, [record_id]).get(record_id, {})
+    if not mechs:
+        return []
+    sents = _sentences(store, record_id)
+    order = list(names)
+    out = []
+    for code, m in mechs.items():
+        ev = []
+        for i in m["evidence"]:
+            if i in sents:
+                s = dict(sents[i])
+                s["role"] = s["role"] or "mechanism"
+                ev.append(s)
+        out.append({"id": code, "name": names.get(code, code), "score": m["score"], "curated": m["curated"], "evidence": ev})
+    out.sort(key=lambda d: (-d["score"], order.index(d["id"]) if d["id"] in order else 99, d["id"]))
+    return out
+
+
+def record_codes(store, record_id: str) -> dict:
+    """Mechanisms (curated), outcomes and contexts of one record, each with supporting sentences."""
+    names = theory_names(store)
+    sents = _sentences(store, record_id)
+    out = {"record_id": record_id, "mechanisms": record_mechanisms(store, record_id)}
+    for kind in ("outcome", "context"):
+        agg: dict[str, dict] = {}
+        for rid, idx, code, score in _auto(store, kind, [record_id]):
+            a = agg.setdefault(code, {"id": code, "name": names[kind + "s"].get(code, code), "score": 0.0, "evidence": []})
+            if idx == -1:
+                a["score"] = score
+            elif idx in sents:
+                a["evidence"].append(sents[idx])
+        out[kind + "s"] = sorted(agg.values(), key=lambda d: (-d["score"], d["id"]))
+    row = store.conn.execute("SELECT relevance FROM records WHERE id=?", (record_id,)).fetchone()
+    out["relevance"] = row[0] if row else None
+    out["near_miss"] = bool(row and row[0] is not None and row[0] < relevance_min(store))
+    return out
+
+
+def record_kind_codes(store, kind: str, record_ids: list[str] | None = None) -> dict[str, dict[str, list[int]]]:
+    """{record_id: {code: [evidence idx]}} for outcomes or contexts (record-level codes only are keys)."""
+    out: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for rid, idx, code, score in _auto(store, kind, record_ids):
+        ev = out[rid].setdefault(code, [])
+        if idx >= 0:
+            ev.append(idx)
+    return out
+
+
+def mechanism_records(store, mechanism: str) -> list[tuple[str, float]]:
+    """Records coded with MECHANISM (curation applied), best score first: for `synth search --by-mechanism`."""
+    eff = effective_mechanisms(store)
+    hits = [(rid, m[mechanism]["score"]) for rid, m in eff.items() if mechanism in m]
+    return sorted(hits, key=lambda x: (-x[1], x[0]))
+
+
+def summary(store, excluded: set[str] | None = None) -> list[dict]:
+    """One row per theory mechanism: records, fragments, top outcomes and contexts."""
+    names = theory_names(store)
+    excluded = excluded or set()
+    eff = {rid: m for rid, m in effective_mechanisms(store).items() if rid not in excluded}
+    outs = record_kind_codes(store, "outcome")
+    ctxs = record_kind_codes(store, "context")
+    rows = []
+    for mid, name in names["mechanisms"].items():
+        recs = [rid for rid, m in eff.items() if mid in m]
+        frags = sum(len(eff[rid][mid]["evidence"]) for rid in recs)
+        oc = Counter(o for rid in recs for o in outs.get(rid, {}))
+        cc = Counter(c for rid in recs for c in ctxs.get(rid, {}))
+        rows.append({
+            "id": mid, "name": name, "records": len(recs), "fragments": frags,
+            "curated": sum(1 for rid in recs if eff[rid][mid]["curated"]),
+            "top_outcomes": [{"id": k, "records": v} for k, v in sorted(oc.items(), key=lambda x: (-x[1], x[0]))[:3]],
+            "top_contexts": [{"id": k, "records": v} for k, v in sorted(cc.items(), key=lambda x: (-x[1], x[0]))[:3]],
+        })
+    return rows
+
+
+def excluded_ids(store) -> set[str]:
+    return {r[0] for r in store.conn.execute("SELECT record_id FROM screening WHERE decision='exclude'")}

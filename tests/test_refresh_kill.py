@@ -1,0 +1,109 @@
+"""Kill trials (issue 7): `synth refresh` killed with SIGKILL at random points of every phase,
+each followed by a clean `synth refresh`; afterwards nothing is duplicated, nothing is missing,
+no window is marked done that was not fully stored, and store and index agree.
+
+Stratified: a trial waits for a phase line on stderr ('==> harvest', '==> index', '==> code'),
+or for the process start, then a seeded random delay, then SIGKILL. New studies are published
+on the fake server before every trial (and one is revised), so every phase has work to do.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+
+import pytest
+
+from refresh_support import (Watched, assert_complete_and_unique, assert_windows_fully_stored, fresh_studies,
+                             index_agrees, make_project, refresh_json)
+from synth.fakeapi import FakeAPIServer, generate_corpus
+from synth.project import load_project
+
+pytestmark = pytest.mark.slow
+
+SEED = 7
+# (stratum, phase line to wait for (None: from the start), max delay after it in seconds)
+STRATA = [("start", None, 2.5), ("harvest", "harvest", 1.2), ("index", "index", 5.0), ("code", "code", 2.0)]
+TRIALS_PER_STRATUM = 5
+NEW_PER_TRIAL = 3
+
+
+def _revise_one(api, rng) -> None:
+    """Revise the abstract of one recent study (inside the refresh window): an update to re-embed and re-code."""
+    recent = [r for r in api.corpus if r.get("_fresh")]
+    if recent:
+        r = rng.choice(recent)
+        r["abstract"] = r["abstract"] + " Revised after peer review: effects held at 12-month follow-up."
+        api.corpus = api.corpus  # re-render the views
+
+
+def test_sigkill_at_random_points_is_completed_by_the_next_refresh(tmp_path):
+    rng = random.Random(SEED)
+    base = generate_corpus(40, seed=SEED)
+    with FakeAPIServer(base) as api:
+        project = make_project(tmp_path / "review", api)
+        rc, first, err = refresh_json(project)
+        assert rc == 0, err
+        assert first["totals"]["new"] == 40
+        assert_complete_and_unique(project, api)
+
+        landed: dict[str, int] = {}
+        n_studies = 40
+        plan = [s for s in STRATA for _ in range(TRIALS_PER_STRATUM)]
+        rng.shuffle(plan)
+        for trial, (stratum, phase, max_delay) in enumerate(plan):
+            fresh = fresh_studies(NEW_PER_TRIAL, start=1000 + n_studies, seed=SEED + trial)
+            for r in fresh:
+                r["_fresh"] = True
+            n_studies += len(fresh)
+            api.corpus = api.corpus + fresh
+            _revise_one(api, rng)
+
+            w = Watched(project, "refresh")
+            if phase is not None:
+                w.wait_phase(phase)
+            time.sleep(rng.uniform(0, max_delay))
+            seen = w.phases()
+            alive = w.proc.poll() is None
+            if alive:
+                os.kill(w.proc.pid, signal.SIGKILL)
+            rc = w.wait()
+            where = (seen[-1] if seen else "startup") if alive else "finished"
+            landed[where] = landed.get(where, 0) + 1
+            if alive:
+                assert rc == -signal.SIGKILL
+            else:
+                assert rc == 0, w.stderr
+            # Even right after the kill, no window claims what was not stored.
+            assert_windows_fully_stored(project, api)
+
+            rc, summary, err = refresh_json(project)
+            assert rc == 0, f"trial {trial} ({stratum}, killed in {where}): clean refresh failed: {err[-2000:]}"
+            assert summary["status"] == "ok"
+            counts = assert_complete_and_unique(project, api)
+            assert counts["uncoded"] == 0, f"trial {trial}: {counts['uncoded']} records left uncoded"
+            assert_windows_fully_stored(project, api)
+            index_agrees(project)
+
+        # The kills landed in every phase (not just before or after the work).
+        assert sum(v for k, v in landed.items() if k != "finished") >= 16, landed
+        for phase in ("harvest", "index", "code"):
+            assert landed.get(phase, 0) >= 2, landed
+
+        # Killed runs are recorded as such by the run that found them.
+        store = load_project(project).store()
+        try:
+            statuses = [r[0] for r in store.conn.execute("SELECT status FROM runs WHERE kind='refresh'")]
+        finally:
+            store.close()
+        assert "running" not in statuses
+        assert statuses.count("killed") == sum(v for k, v in landed.items() if k != "finished")
+
+        # And after all that, one more refresh changes nothing.
+        rc, again, err = refresh_json(project)
+        assert rc == 0, err
+        assert again["totals"] == {"new": 0, "updated": 0, "merged": 0, "quarantined": 0, "failed_requests": 0,
+                                   "embedded": 0, "removed_from_index": 0, "recoded": 0}
+        print(f"kill trials: {len(plan)}, landed: {landed}")

@@ -1,0 +1,130 @@
+"""`synth report`: one self-contained, offline, escaped HTML file, checked in headless Chromium."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+from review_corpus import CORPUS, EVIL_SCRIPT, build
+
+from synth.cli import cli
+from synth.records import Record
+from synth.report import build_report, write_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or (
+    "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+
+
+def run(project, *args):
+    r = CliRunner().invoke(cli, ["--project", str(project.root), *args], catch_exceptions=False)
+    return r.exit_code, r.stdout, r.stderr
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    """The review corpus, embedded with the real model into real (embedded) Chroma."""
+    from index.indexer import sync
+    from synth.project import init_project
+
+    project = init_project(tmp_path_factory.mktemp("report") / "review")
+    ids = build(project)
+    sync(project, progress=False)
+    path = write_report(project, project.root / "report.html")
+    return project, ids, path
+
+
+def assert_inert(page: str) -> None:
+    assert EVIL_SCRIPT not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert len(re.findall(r"<script", page)) == 2  # only the page's own two scripts
+    # offline by construction: nothing is fetched (links to articles are navigation, not loads)
+    assert not re.search(r"""(src|srcset|poster|data)\s*=\s*["']?(https?:)?//""", page)
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+    assert "default-src 'none'" in page
+
+
+def test_report_without_index(project):
+    ids = build(project)
+    code, out, err = run(project, "report", "-o", str(project.root / "r.html"))
+    assert code == 0, err
+    assert out.strip() == str(project.root / "r.html")
+    page = (project.root / "r.html").read_text()
+    assert_inert(page)
+    assert "No evidence map: no vector index yet; run `synth index` first." in page
+    # PRISMA-style flow
+    flow = build_report(project)["flow"]
+    assert flow["per_source"] == [{"source": "crossref", "records": 2}, {"source": "europepmc", "records": 1},
+                                  {"source": "openalex", "records": 1}, {"source": "pubmed", "records": 2}]
+    assert (flow["identified"], flow["duplicates"], flow["unique"], flow["screened_out"], flow["included"]) == (6, 0, 6, 1, 5)
+    assert flow["near_miss"] == 1
+    # per-mechanism sections with their CMOC rows and evidence; screened-out records nowhere
+    for mid in ("social_connection", "navigation_advocacy", "hope_role_modelling"):
+        assert f'id="mech-{mid}"' in page
+    assert "Walker JS, Klodnick VV, et al." in page and "Navigators accompanied young people to appointments" in page
+    assert "Peer mentoring for adult veterans" not in page and "Veterans felt connected" not in page
+    assert "No refresh has run yet" in page
+
+
+def test_changes_since_previous_refresh(project):
+    build(project, exclude=())
+    store = project.store()
+    first = store.start_run("refresh")
+    store.finish_run(first, "ok", {})
+    second = store.start_run("refresh")
+    _, new_id = store.upsert(Record(title="A new study of peer workers in youth services", doi="10.5555/rev.new", year=2024,
+                                    source="crossref", source_id="10.5555/rev.new"), second)
+    store.finish_run(second, "ok", {})
+    store.close()
+    changes = build_report(project)["changes"]
+    assert changes["previous"]["id"] == first and changes["latest"]["id"] == second
+    assert changes["count"] == 1
+    assert [c["id"] for g in changes["groups"] for c in g["records"]] == [new_id]
+    page = write_report(project, project.root / "r.html").read_text()
+    assert f"Since refresh run #{first}" in page and "A new study of peer workers in youth services" in page
+
+
+def test_map_from_the_index(indexed):
+    project, ids, path = indexed
+    page = path.read_text()
+    assert_inert(page)
+    circles = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="5" fill="(#[0-9a-f]{6})" data-mechanism="(\w*)" data-record="(\w+)"><title>([^<]*)</title>', page)
+    by_rec = {c[4]: c for c in circles}
+    included = set(ids.values()) - {ids["excluded"]}
+    assert set(by_rec) == included  # every included record, the screened-out one left off
+    assert by_rec[ids["navigator"]][3] == "navigation_advocacy" and by_rec[ids["near_miss"]][3] == ""
+    assert by_rec[ids["forum"]][2] == by_rec[ids["evil"]][2] != by_rec[ids["navigator"]][2]  # coloured by mechanism
+    assert by_rec[ids["navigator"]][5].startswith("Peer navigators for young adults with first-episode psychosis")
+    assert "=HYPERLINK(&#34;http://x&#34;,&#34;y&#34;)" in by_rec[ids["evil"]][5]  # title escaped inside the SVG
+    xs = {float(c[0]) for c in circles}
+    assert len(xs) == len(circles) and min(xs) >= 0 and max(xs) <= 960  # a real spread, inside the viewBox
+    assert write_report(project, project.root / "again.html").read_text().split("<svg", 1)[1].split("</svg>")[0] == \
+        page.split("<svg", 1)[1].split("</svg>")[0]  # the picture is reproducible
+
+
+def _chromium(args, tmp_path, timeout=90):
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--no-first-run", "--disable-sync", f"--user-data-dir={tmp_path / 'chrome-profile'}", "--enable-logging=stderr", "--v=0"]
+    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium; .ci/run does it)")
+def test_report_renders_in_headless_chromium(indexed, tmp_path):
+    project, ids, path = indexed
+    url = path.resolve().as_uri()
+    res = _chromium(["--dump-dom", url], tmp_path)
+    dom = res.stdout
+    assert 'data-report-ready="yes"' in dom, res.stderr[-2000:]  # the inline script ran to the end
+    assert f'data-map-points="{len(CORPUS) - 1}"' in dom
+    html_tag = re.search(r"<html[^>]*>", dom).group(0)
+    assert "data-report-errors" not in html_tag  # the page's error handler caught nothing
+    assert "Uncaught" not in res.stderr and "Refused to" not in res.stderr  # nothing blocked by the CSP either
+    assert 'id="mech-social_connection"' in dom and '<svg id="evidence-map"' in dom
+    assert len(re.findall(r"<script", dom)) == 2 and "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+    shot = tmp_path / "report.png"
+    res = _chromium([f"--screenshot={shot}", "--window-size=1280,2000", url], tmp_path)
+    assert shot.exists(), res.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 30_000  # a rendered page, not a blank one
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1280, 2000)
