@@ -14,7 +14,7 @@ from pathlib import Path
 
 from synth.errors import SynthError
 
-FORMAT = 1  # bump when the export layout changes, to re-export old folders
+FORMAT = 2  # bump when the export layout changes, to re-export old folders
 
 
 def models_dir(project) -> Path:
@@ -69,6 +69,7 @@ def export(st_model, model_name: str, folder: Path) -> Path:
         warnings.simplefilter("ignore")  # tracer warnings about python booleans: shapes are dynamic axes here
         torch.onnx.export(pipe, args, str(tmp / "model.onnx"), input_names=input_names, output_names=["embedding"],
                           dynamic_axes=axes, opset_version=17, dynamo=False, do_constant_folding=True)
+    _optimize(tmp / "model.onnx")
     tok.backend_tokenizer.save(str(tmp / "tokenizer.json"))
     info = {
         "format": FORMAT,
@@ -78,6 +79,7 @@ def export(st_model, model_name: str, folder: Path) -> Path:
         "inputs": input_names,
         "pad_id": int(tok.pad_token_id or 0),
         "pad_token": tok.pad_token or "[PAD]",
+        "optimized": True,
     }
     (tmp / "encoder.json").write_text(json.dumps(info, indent=1))
     if folder.exists():
@@ -86,3 +88,18 @@ def export(st_model, model_name: str, folder: Path) -> Path:
         shutil.rmtree(folder)
     tmp.rename(folder)
     return folder
+
+
+def _optimize(path: Path) -> None:
+    """Apply onnxruntime's graph optimisations once, at export time, and save the result:
+    a query process then loads it with optimisations off (0.3 s instead of 0.6 s)."""
+    import onnxruntime as ort
+
+    opt = path.with_name("model.opt.onnx")
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    # EXTENDED, not ALL: the saved graph stays portable (no hardware-specific layouts).
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    so.optimized_model_filepath = str(opt)
+    ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+    opt.replace(path)

@@ -7,6 +7,7 @@ this loads it in well under a second, so a cold `synth search` stays fast.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ class QueryEncoder:
         from tokenizers import Tokenizer
 
         folder = Path(folder)
+        self.folder = folder
         try:
             self.info = json.loads((folder / "encoder.json").read_text())
         except (OSError, ValueError):
@@ -32,10 +34,33 @@ class QueryEncoder:
         self.tokenizer.enable_padding(pad_id=int(self.info["pad_id"]), pad_token=self.info["pad_token"])
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
+        if self.info.get("optimized"):
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # done at export time
         if threads:
             opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(folder / "model.onnx"), sess_options=opts, providers=["CPUExecutionProvider"])
         self.inputs = list(self.info["inputs"])
+        # Loading the graph (~0.3 s) releases the GIL: do it in the background so a caller can
+        # open Chroma (importing chromadb takes ~1 s) meanwhile; encode() waits for it.
+        self._session = None
+        self._error: BaseException | None = None
+        path = str(folder / "model.onnx")
+
+        def load():
+            try:
+                self._session = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                self._error = e
+
+        self._loader = threading.Thread(target=load, name="onnx-load", daemon=True)
+        self._loader.start()
+
+    @property
+    def session(self):
+        if self._session is None:
+            self._loader.join()
+            if self._error is not None:
+                raise SynthError(f"cannot load the query model in {self.folder}: {self._error}; run `synth index` to re-export it")
+        return self._session
 
     @classmethod
     def for_project(cls, project, model: str | None = None) -> "QueryEncoder":

@@ -27,9 +27,11 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
-def query_stems(query: str) -> set[str]:
-    """Stems of the query's words, stop words removed (as the BM25 index tokenises)."""
-    words = [w for w in _WORD.findall(query.lower()) if w not in _stopwords()]
+def query_stems(query: str, stopwords: frozenset[str] | None = None) -> set[str]:
+    """Stems of the query's words, stop words removed (as the BM25 index tokenises;
+    pass the index's stop words to avoid importing bm25s on the query path)."""
+    stop = stopwords if stopwords else _stopwords()
+    words = [w for w in _WORD.findall(query.lower()) if w not in stop]
     return set(_stemmer().stemWords(words))
 
 

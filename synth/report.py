@@ -98,7 +98,8 @@ def evidence_map(project, store, excluded: set[str], tops: dict[str, dict], mech
     if len(ids) >= 3:
         from sklearn.decomposition import PCA
 
-        xy = PCA(n_components=2, random_state=0).fit_transform(X)
+        # randomized SVD: only two components are wanted, and a full SVD costs seconds on a busy 2-core machine
+        xy = PCA(n_components=2, svd_solver="randomized", random_state=0).fit_transform(X)
         # PCA's sign is arbitrary; fix it so the picture does not flip between runs
         for k in range(2):
             if xy[np.argmax(np.abs(xy[:, k])), k] < 0:
@@ -139,7 +140,7 @@ def changes(store, excluded: set[str], tops: dict[str, dict], limit: int = 200) 
         "SELECT id, started_at, finished_at, status FROM runs WHERE kind='refresh' AND status IN ('ok','partial') "
         "ORDER BY id DESC LIMIT 2")]
     if not runs:
-        return {"message": "No refresh has run yet: run `synth refresh` to keep the corpus current; changes are shown from the second refresh on.",
+        return {"message": "No refresh has run yet: `synth refresh` harvests what is new; this section then lists the records each refresh added.",
                 "records": [], "groups": [], "latest": None, "previous": None, "count": 0, "updated": 0}
     latest = runs[0]
     previous = runs[1] if len(runs) > 1 else None

@@ -30,7 +30,7 @@ SOURCES = ("pubmed", "europepmc", "openalex", "crossref", "import")
 
 # Tuned on bench/data/judged_queries.yaml (see docs/search.md).
 FUSION = "score"
-DEFAULT_WEIGHTS = {"bm25": 1.0, "records": 1.0, "sentences": 0.25}
+DEFAULT_WEIGHTS = {"bm25": 1.0, "records": 1.0, "sentences": 0.5}
 RRF_K = 5
 CANDIDATES = 100  # per list
 SENTENCE_CANDIDATES = 400
@@ -231,6 +231,11 @@ class Searcher:
             self._encoder = QueryEncoder.for_project(self.project)
         return self._encoder
 
+    def query_stems(self, query: str) -> set[str]:
+        from synth import highlight
+
+        return highlight.query_stems(query, self.lexical.stopwords)
+
     def embed(self, text: str):
         return self.encoder.encode([text])[0]
 
@@ -378,7 +383,7 @@ class Searcher:
             sources.setdefault(rid, []).append(src)
         mechs = effective_mechanisms(self.store, ids)
         snippets = self.best_sentences(ids, query, c) if query else {}
-        stems = highlight.query_stems(query) if query else set()
+        stems = self.query_stems(query) if query else set()
         out = []
         for rank, (rid, score) in enumerate(ranked, start=1):
             r = rows[rid]
@@ -424,7 +429,7 @@ class Searcher:
         over a loose paraphrase, and a concept query still gets the closest sentence)."""
         from synth import highlight
 
-        stems = highlight.query_stems(query)
+        stems = self.query_stems(query)
         sents = self._sentences(ids)
         q = self.embed(query)
         sids = [f"{rid}:{x['idx']}" for rid in ids for x in sents.get(rid, [])]

@@ -268,7 +268,8 @@ def _md_table(header: list[str], rows: list[list]) -> str:
 
 def to_md(t: Tables, title: str = "CMOC review table") -> str:
     scope = f" — mechanism {md_escape(t.mechanism)}" if t.mechanism else ""
-    parts = [f"# {md_escape(title)}{scope}", "", f"{len(t.rows)} configurations (context, mechanism, outcome); "
+    n = len(t.rows)
+    parts = [f"# {md_escape(title)}{scope}", "", f"{n} configuration{'s' if n != 1 else ''} (context, mechanism, outcome); "
              "records excluded at screening are left out.", "", "## Configurations", "",
              _md_table(CMOC_COLUMNS[:10], [cmoc_flat(r)[:10] for r in t.rows]) if t.rows else "_No configurations coded yet._",
              "", "## Mechanism summary", "", _md_table(SUMMARY_COLUMNS, [summary_flat(s) for s in t.summary]), ""]

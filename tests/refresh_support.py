@@ -28,8 +28,11 @@ HARVEST = {"contact_email": "review@example.org", "since": "2000-01-01", "backof
 
 
 def make_project(root: Path, api, **harvest) -> Path:
-    init_project(root, {"harvest": {**HARVEST, **harvest},
-                        "sources": {s: {"base_url": api.base_url(s), **FAST} for s in SOURCES}})
+    sources = {s: {"base_url": api.base_url(s), **FAST} for s in SOURCES}
+    # Window OpenAlex by the date a work was added (as with an API key), like the other three
+    # sources, so that every source's window means "entered between since and until".
+    sources["openalex"]["date_field"] = "created"
+    init_project(root, {"harvest": {**HARVEST, **harvest}, "sources": sources})
     return root
 
 
@@ -113,6 +116,7 @@ def fresh_studies(n: int, start: int, seed: int, day: date | None = None) -> lis
     out = generate_corpus(n, seed=seed, start=start)
     for r in out:
         r["entry_date"] = day.isoformat()
+        r["year"] = day.year
     return out
 
 
@@ -157,18 +161,23 @@ def assert_complete_and_unique(project_dir: Path, api) -> dict:
         store.close()
 
 
-def assert_windows_fully_stored(project_dir: Path, api) -> int:
+def assert_windows_fully_stored(project_dir: Path, api, published: dict[str, str] | None = None) -> int:
     """No window is marked done that was not fully stored: every study a source serves with an
-    entry date inside one of its completed windows has that source's provenance row."""
+    entry date inside one of its completed windows, and published on the server before that
+    window was completed (`published`: study key -> synth.records.utcnow() when it was added;
+    others count as there from the start), has that source's provenance row."""
+    published = published or {}
     project = load_project(project_dir)
     store = project.store()
     try:
-        rows = store.conn.execute("SELECT source, since, until FROM windows").fetchall()
-        for source, since, until in rows:
+        rows = store.conn.execute("SELECT source, since, until, completed_at FROM windows").fetchall()
+        for source, since, until, completed_at in rows:
             ids = source_ids(api, source)
             for rec in api.corpus:
                 if not served_by(rec, source) or rec["key"] not in ids:
                     continue
+                if published.get(rec["key"], "") >= completed_at:
+                    continue  # published after this window was crawled
                 day = view(rec, source).get("entry_date") or ""
                 if since <= day <= until:
                     got = store.conn.execute("SELECT 1 FROM provenance WHERE source=? AND source_id=?",

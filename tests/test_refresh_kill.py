@@ -20,6 +20,7 @@ from refresh_support import (Watched, assert_complete_and_unique, assert_windows
                              index_agrees, make_project, refresh_json)
 from synth.fakeapi import FakeAPIServer, generate_corpus
 from synth.project import load_project
+from synth.records import utcnow
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +51,7 @@ def test_sigkill_at_random_points_is_completed_by_the_next_refresh(tmp_path):
         assert_complete_and_unique(project, api)
 
         landed: dict[str, int] = {}
+        published: dict[str, str] = {}
         n_studies = 40
         plan = [s for s in STRATA for _ in range(TRIALS_PER_STRATUM)]
         rng.shuffle(plan)
@@ -57,6 +59,7 @@ def test_sigkill_at_random_points_is_completed_by_the_next_refresh(tmp_path):
             fresh = fresh_studies(NEW_PER_TRIAL, start=1000 + n_studies, seed=SEED + trial)
             for r in fresh:
                 r["_fresh"] = True
+                published[r["key"]] = utcnow()
             n_studies += len(fresh)
             api.corpus = api.corpus + fresh
             _revise_one(api, rng)
@@ -77,14 +80,14 @@ def test_sigkill_at_random_points_is_completed_by_the_next_refresh(tmp_path):
             else:
                 assert rc == 0, w.stderr
             # Even right after the kill, no window claims what was not stored.
-            assert_windows_fully_stored(project, api)
+            assert_windows_fully_stored(project, api, published)
 
             rc, summary, err = refresh_json(project)
             assert rc == 0, f"trial {trial} ({stratum}, killed in {where}): clean refresh failed: {err[-2000:]}"
             assert summary["status"] == "ok"
             counts = assert_complete_and_unique(project, api)
             assert counts["uncoded"] == 0, f"trial {trial}: {counts['uncoded']} records left uncoded"
-            assert_windows_fully_stored(project, api)
+            assert_windows_fully_stored(project, api, published)
             index_agrees(project)
 
         # The kills landed in every phase (not just before or after the work).

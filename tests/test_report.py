@@ -121,6 +121,11 @@ def test_report_renders_in_headless_chromium(indexed, tmp_path):
     assert "Uncaught" not in res.stderr and "Refused to" not in res.stderr  # nothing blocked by the CSP either
     assert 'id="mech-social_connection"' in dom and '<svg id="evidence-map"' in dom
     assert len(re.findall(r"<script", dom)) == 2 and "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+    # Defence in depth: even markup that escaped escaping could not run, the CSP only allows the page's own scripts.
+    tampered = tmp_path / "tampered.html"
+    tampered.write_text(path.read_text().replace("<footer", '<script>document.documentElement.setAttribute("data-injected","ran")</script><footer'))
+    dom = _chromium(["--dump-dom", tampered.resolve().as_uri()], tmp_path).stdout
+    assert 'data-report-ready="yes"' in dom and "data-injected" not in re.search(r"<html[^>]*>", dom).group(0)
     shot = tmp_path / "report.png"
     res = _chromium([f"--screenshot={shot}", "--window-size=1280,2000", url], tmp_path)
     assert shot.exists(), res.stderr[-2000:]

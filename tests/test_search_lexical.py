@@ -62,12 +62,25 @@ def test_index_is_memory_mapped_and_knows_when_stale(lex_project):
     idx = LexicalIndex.load(project)
     import numpy as np
 
-    assert isinstance(idx.model.scores["data"], np.memmap)
+    assert all(isinstance(a, np.memmap) for a in idx.matrix)
     store = project.store()
     assert idx.is_current(store)
     store.upsert(Record(title="A new study of peer mentors", pmid="99", source="pubmed"))
     assert not idx.is_current(store)
     store.close()
+
+
+def test_query_scoring_equals_bm25s(lex_project):
+    """The query path sums the saved matrix's columns itself (no bm25s import); it must agree with bm25s."""
+    import bm25s
+    import numpy as np
+
+    project, _, _ = lex_project
+    idx = LexicalIndex.load(project)
+    model = bm25s.BM25.load(str(idx.folder), mmap=True)
+    for q in ("peer navigator", "first-episode psychosis young people peer peer", "hope recovery mentoring"):
+        tokens = [model.vocab_dict[t] for t in idx.tokenize(q) if t in model.vocab_dict]
+        assert np.allclose(idx.scores(q), model.get_scores(tokens)), q
 
 
 def test_rebuild_replaces_atomically(lex_project):

@@ -79,11 +79,11 @@ def _list(rows: list[dict], as_json: bool, as_csv: bool) -> None:
         click.echo("No screening decisions yet.", err=True)
         return
     t = Table(title=f"Screening decisions ({len(rows)})")
-    for col in ("id", "decision", "reason", "year", "title", "at"):
-        t.add_column(col, overflow="fold")
+    for col in ("id", "decision", "reason", "year", "title", "date"):
+        t.add_column(col, overflow="fold", ratio=4 if col == "title" else None, no_wrap=col in ("id", "date"))
     for r in rows:
         rid = r["record_id"] + (f" → {r['merged_into']}" if r.get("merged_into") else "")
-        t.add_row(rid, r["decision"], r["reason"], str(r.get("year") or ""), r.get("title") or "", r["at"], style=None)
+        t.add_row(rid, r["decision"], r["reason"], str(r.get("year") or ""), r.get("title") or "", r["at"][:10])
     Console().print(t, markup=False)
 
 

@@ -81,6 +81,7 @@ def search_cmd(ctx, query, k, year_from, year_to, sources, designs, mechanisms, 
     try:
         results = s.search(query, k=k, filters=_filters(year_from, year_to, sources, designs, mechanisms, include_excluded))
         groups = _group_by_mechanism(s, results) if by_mechanism else None
+        stems = s.query_stems(query)
     finally:
         s.close()
     if as_json:
@@ -88,7 +89,7 @@ def search_cmd(ctx, query, k, year_from, year_to, sources, designs, mechanisms, 
     elif as_csv:
         _write_csv(results)
     else:
-        _print_results(query, results, groups)
+        _print_results(query, results, groups, stems=stems)
 
 
 @click.command("show")
@@ -233,14 +234,13 @@ def _citation(r: dict) -> str:
     return " · ".join(ids)
 
 
-def _results_table(results, query: str, similar: bool):
+def _results_table(results, stems: set[str], similar: bool):
     from rich.markup import escape
     from rich.table import Table
 
     from synth import highlight
     from synth.design import LABELS
 
-    stems = set() if similar else highlight.query_stems(query)
     t = Table(show_lines=True, expand=True)
     t.add_column("#", justify="right", no_wrap=True)
     t.add_column("Study", ratio=2)
@@ -265,7 +265,7 @@ def _results_table(results, query: str, similar: bool):
     return t
 
 
-def _print_results(query, results, groups, similar: bool = False) -> None:
+def _print_results(query, results, groups, similar: bool = False, stems: set[str] = frozenset()) -> None:
     from rich.markup import escape
 
     con = _console()
@@ -275,11 +275,11 @@ def _print_results(query, results, groups, similar: bool = False) -> None:
     if groups is None:
         if similar:
             con.print(f"[bold]{escape(query)}[/bold]")
-        con.print(_results_table(results, query, similar))
+        con.print(_results_table(results, stems, similar))
         return
     for g in groups:
         con.rule(f"[bold magenta]{escape(g['name'])}[/bold magenta] [dim]({len(g['results'])})[/dim]")
-        con.print(_results_table(g["results"], query, similar))
+        con.print(_results_table(g["results"], stems, similar))
 
 
 def _print_record(d: dict) -> None:
