@@ -11,9 +11,8 @@ from synth.importers import import_files, read_file
 
 IMPORT_FMT = {"ris": "ris", "bibtex": "bibtex", "csl-json": "jsonl", "jsonl": "jsonl"}
 EXT = {"ris": "ris", "bibtex": "bib", "csl-json": "json", "jsonl": "jsonl"}
-# Which identifiers each format's importer reads back (RIS/BibTeX carry the OpenAlex id as a note/field,
-# which synth's RIS and BibTeX importers do not read yet: checked in the file text instead).
-ROUND_TRIP_IDS = {"ris": ("doi", "pmid", "pmcid"), "bibtex": ("doi", "pmid", "pmcid"),
+# Every identifier must survive a round trip through the importers (RIS/BibTeX carry the OpenAlex id as a note/field).
+ROUND_TRIP_IDS = {"ris": ("doi", "pmid", "pmcid", "openalex"), "bibtex": ("doi", "pmid", "pmcid", "openalex"),
                   "csl-json": ("doi", "pmid", "pmcid", "openalex"), "jsonl": ("doi", "pmid", "pmcid", "openalex")}
 NASTY_TITLE = "Braces } and { unbalanced, 100% @home \\ back_slash & more #2 $x$ ~ “quotes”"
 NASTY_ABSTRACT = "First line.\nER  - \nTY  - JOUR\nTI  - An injected entry"

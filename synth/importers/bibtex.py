@@ -128,6 +128,7 @@ def _record(entry: model.Entry, f: dict[str, str], conv) -> tuple[Record, str | 
         doi=find_doi(text("doi")) or find_doi(urls),
         pmid=eprint or (text("pmid") if text("pmid").isdigit() else None) or find_pmid(notes),
         pmcid=find_pmcid([text("pmcid")]) if text("pmcid") else None,
+        openalex=text("openalex") or None,
         authors=authors,
         year=int(m.group(1)) if (m := re.search(r"(1[89]\d\d|20\d\d|21\d\d)", year)) else None,
         journal=text("journal", "journaltitle", "booktitle", "series"),

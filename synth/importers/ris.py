@@ -166,6 +166,7 @@ def _from_ris(t: dict[str, list[str]]) -> tuple[Record, str | None, str]:
         doi=find_doi(t.get("DO")) or find_doi(t.get("DI")) or find_doi(links),
         pmid=pmid,
         pmcid=find_pmcid(t.get("C2", [])),
+        openalex=_openalex(notes + links),
         authors=list(dict.fromkeys(a for a in authors if a)),
         year=_year(_first(t, "PY", "Y1", "DA", "Y2")),
         journal=_first(t, "JF", "T2", "JO", "JA", "J2", "J1"),
@@ -175,6 +176,15 @@ def _from_ris(t: dict[str, list[str]]) -> tuple[Record, str | None, str]:
         url=(one_line(t.get("UR", [""])[:1]).split() or [""])[0].rstrip(";"),
     )
     return rec, native, db
+
+
+def _openalex(values: list[str]) -> str | None:
+    """synth's own RIS export notes `OpenAlex: W…`; OpenAlex links carry it too."""
+    for v in values:
+        m = re.search(r"(?:OpenAlex:\s*|openalex\.org/)(W\d+)", v or "", re.I)
+        if m:
+            return m.group(1)
+    return None
 
 
 def _from_wok(t: dict[str, list[str]]) -> tuple[Record, str | None, str]:
