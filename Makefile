@@ -20,7 +20,7 @@ demo: install
 	HF_HUB_OFFLINE=1 $(VENV)/bin/synth demo demo-review
 
 test: install
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/run_all.py

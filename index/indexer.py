@@ -342,7 +342,9 @@ def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, rec_col, sent_
     for rid, src in store.conn.execute(f"SELECT record_id, group_concat(DISTINCT source) FROM provenance WHERE record_id IN ({marks}) GROUP BY record_id", ids):
         srcs[rid] = src.split(",") if src else []
 
-    texts: list[str] = []
+    # Record texts first, then all sentence texts: vecs[:n_rec] and vecs[n_rec:] below rely on this order.
+    rec_texts: list[str] = []
+    sent_texts: list[str] = []
     rec_mds: list[dict] = []
     sent_ids: list[str] = []
     sent_mds: list[dict] = []
@@ -350,13 +352,14 @@ def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, rec_col, sent_
     for rec in chunk:
         md = V.record_metadata(rec, srcs.get(rec["id"], []))
         rec_mds.append(md)
-        texts.append(record_text(rec))
+        rec_texts.append(record_text(rec))
         sents = split_abstract(rec.get("abstract") or "")
         splits[rec["id"]] = sents
         for sen in sents:
             sent_ids.append(f"{rec['id']}:{sen.idx}")
             sent_mds.append({**md, "idx": sen.idx, "section": sen.section})
-            texts.append(sen.text)
+            sent_texts.append(sen.text)
+    texts = rec_texts + sent_texts
 
     t = time.perf_counter()
     vecs = embed(model, texts, s.batch_size)

@@ -95,12 +95,15 @@ class Coder:
         """embed(list[str]) -> np.ndarray of L2-normalised vectors (the index's model)."""
         self.theory, self.params = theory, params
         self.mech_ids = [m.id for m in theory.mechanisms]
+        self.mech_pos = {m: i for i, m in enumerate(self.mech_ids)}
         self.mech_lex = Lexicon((m.id, p) for m in theory.mechanisms for p in m.phrases)
-        self.out_lex = Lexicon((o.id, p) for o in theory.outcomes for p in (*o.phrases, o.name))
+        # one pass per sentence for all three kinds of code: keys "m:id", "o:id", "c:id"
+        self.sent_lex = Lexicon([(f"m:{m.id}", p) for m in theory.mechanisms for p in m.phrases]
+                                + [(f"o:{o.id}", p) for o in theory.outcomes for p in (*o.phrases, o.name)]
+                                + [(f"c:{c.id}", p) for c in theory.contexts for p in c.phrases])
         self.ctx_lex = Lexicon((c.id, p) for c in theory.contexts for p in c.phrases)
         scope = theory.scope or {}
-        self.facets = {f: Lexicon((f, p) for p in scope.get(f) or []) for f in ("population", "intervention", "condition")}
-        self.exclude = Lexicon(("exclude", p) for p in scope.get("exclude") or [])
+        self.scope_lex = Lexicon((f, p) for f in ("population", "intervention", "condition", "exclude") for p in scope.get(f) or [])
         texts, owner = [], []
         for i, m in enumerate(theory.mechanisms):
             texts.append(f"{m.name}. {m.description}")
@@ -124,20 +127,35 @@ class Coder:
 
     # ------------------------------------------------------------------ scoring
     def mechanism_similarity(self, vectors: np.ndarray) -> np.ndarray:
-        """(n, mechanisms): best cosine to any of each mechanism's prototypes."""
-        sims = vectors @ self.protos.T
-        out = np.full((len(vectors), len(self.mech_ids)), -1.0, dtype=np.float32)
-        for i in range(len(self.mech_ids)):
-            out[:, i] = sims[:, self.owner == i].max(axis=1)
+        """(n, mechanisms): best cosine to any of each mechanism's prototypes (prototypes are grouped by owner)."""
+        if not len(vectors):
+            return np.zeros((0, len(self.mech_ids)), np.float32)
+        starts = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])
+        return np.maximum.reduceat(vectors @ self.protos.T, starts, axis=1)
+
+    def question_similarity(self, vectors: np.ndarray) -> np.ndarray:
+        return (vectors @ self.question.T).max(axis=1) if len(vectors) else np.zeros(0, np.float32)
+
+    def code_batch(self, recs: list[RecordIn]) -> list[RecordCodes]:
+        """Code many records with one matrix product (the fast path)."""
+        if not recs:
+            return []
+        allv = np.concatenate([r.vectors.reshape(-1, self.dim) for r in recs]) if any(len(r.sentences) for r in recs) \
+            else np.zeros((0, self.dim), np.float32)
+        sim, qs = self.mechanism_similarity(allv), self.question_similarity(allv)
+        out, pos = [], 0
+        for r in recs:
+            n = len(r.sentences)
+            out.append(self.code(r, sim[pos:pos + n], qs[pos:pos + n]))
+            pos += n
         return out
 
     def relevance_features(self, rec: RecordIn, question_sim: float) -> dict[str, float]:
         text = f"{rec.title}\n{rec.abstract}\n{' ; '.join(rec.keywords)}"
-        f = {}
-        for name, lex in self.facets.items():
-            hits = sum(lex.match(text).values()) + 2 * sum(lex.match(rec.title).values())
-            f[name] = 1 - 0.5 ** hits
-        f["exclude"] = float(min(sum(self.exclude.match(text).values()), 3))
+        hits = self.scope_lex.match(text)
+        in_title = self.scope_lex.match(rec.title)
+        f = {name: 1 - 0.5 ** (hits[name] + 2 * in_title[name]) for name in ("population", "intervention", "condition")}
+        f["exclude"] = float(min(hits["exclude"], 3))
         f["adult"] = float(min(adult_cues(text, int((self.theory.scope or {}).get("max_age") or 0)), 3))
         f["question"] = question_sim
         # the question is a conjunction: a record missing any facet is off-topic however strong the others
@@ -150,13 +168,13 @@ class Coder:
         z = w[0] + sum(wi * f[k] for wi, k in zip(w[1:], RELEVANCE_FEATURES))
         return round(1 / (1 + math.exp(-z)), 4)
 
-    def code(self, rec: RecordIn) -> RecordCodes:
+    def code(self, rec: RecordIn, sim: np.ndarray | None = None, qs: np.ndarray | None = None) -> RecordCodes:
         p = self.params
         n = len(rec.sentences)
         vec = rec.vectors if n else np.zeros((0, self.dim), np.float32)
-        qsim = float(np.sort((vec @ self.question.T).max(axis=1))[-2:].mean()) if n else 0.0
-        if n == 0:
-            qsim = 0.0
+        if qs is None:
+            qs = self.question_similarity(vec)
+        qsim = float(np.sort(qs)[-2:].mean()) if n else 0.0
         rel = self.relevance(rec, qsim)
         near = rel < p.relevance_min
         roles: list[tuple[int, str]] = []
@@ -164,11 +182,14 @@ class Coder:
         fit: list[tuple[int, float, bool]] = []
         if n == 0:
             return RecordCodes(rec.id, rel, near, roles, codes, fit)
-        sim = self.mechanism_similarity(vec)
+        if sim is None:
+            sim = self.mechanism_similarity(vec)
         lex = np.zeros_like(sim)
-        for r, s in enumerate(rec.sentences):
-            for mid, c in self.mech_lex.match(s.text).items():
-                lex[r, self.mech_ids.index(mid)] = min(c, 2)
+        sent_hits = [self.sent_lex.match(s.text) for s in rec.sentences]
+        for r, hits in enumerate(sent_hits):
+            for key, c in hits.items():
+                if key[0] == "m":
+                    lex[r, self.mech_pos[key[2:]]] = min(c, 2)
         kinds = [section_kind(s.section) for s in rec.sentences]
         weight = np.array([p.intro_weight if k == "intro" else p.methods_weight if k == "methods" else 1.0 for k in kinds],
                           dtype=np.float32)
@@ -183,8 +204,8 @@ class Coder:
         for r, s in enumerate(rec.sentences):
             text, kind = s.text, kinds[r]
             mechs = [] if near else [(self.mech_ids[j], round(float(score[r, j]), 4)) for j in np.flatnonzero(coded[r])]
-            outs = self.out_lex.match(text)
-            ctxs = self.ctx_lex.match(text)
+            outs = [k[2:] for k in sent_hits[r] if k[0] == "o"]
+            ctxs = [k[2:] for k in sent_hits[r] if k[0] == "c"]
             change = has_change(text)
             process = has_process(text)
             if mechs:

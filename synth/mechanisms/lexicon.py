@@ -22,6 +22,30 @@ def _pattern(phrase: str) -> str:
     return r"[\s\-]*".join(parts)
 
 
+def _trie(keys) -> dict:
+    root: dict = {}
+    for k in keys:
+        node = root
+        for ch in k:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return root
+
+
+def _tok(ch: str) -> str:
+    return r"[\s\-]*" if ch == " " else r"\w*" if ch == "*" else re.escape(ch)
+
+
+def _trie_regex(node: dict) -> str:
+    """A trie as a regex: alternatives share prefixes, so matching costs ~one pass (not one per phrase)."""
+    alts = [_tok(ch) + _trie_regex(child) for ch, child in sorted(node.items()) if ch]
+    optional = "" in node
+    if not alts:
+        return ""
+    body = alts[0] if len(alts) == 1 and not optional and len(alts[0]) <= 2 else "(?:" + "|".join(alts) + ")"
+    return body + ("?" if optional else "")
+
+
 class Lexicon:
     """Maps phrases to codes; `match(text)` counts hits per code."""
 
@@ -35,10 +59,9 @@ class Lexicon:
         for k, codes in self.by_key.items():
             if "*" in k:
                 self.wild.append((re.compile(_pattern(k) + r"(?:e?s)?$", re.IGNORECASE), codes))
-        keys = sorted(self.by_key, key=lambda k: (-len(k), k))
         self.regex = (
-            re.compile(r"(?<![\w])(?:" + "|".join(_pattern(k) for k in keys) + r")(?:e?s)?(?![\w])", re.IGNORECASE)
-            if keys else None
+            re.compile(r"(?<![\w])" + _trie_regex(_trie(self.by_key)) + r"(?:e?s)?(?![\w])", re.IGNORECASE)
+            if self.by_key else None
         )
 
     def _codes_of(self, matched: str) -> set[str]:

@@ -119,7 +119,7 @@ def _code_batches(store, coder, vectors, pending, theory, model, batch, progress
             keys = [(rid, s.idx) for rid in ids for s in sents[rid]]
             texts = [s.text for rid in ids for s in sents[rid]]
             mat = vectors.sentence_vectors(keys, texts) if keys else np.zeros((0, coder.dim), np.float32)
-            results, pos = [], 0
+            todo, wants, pos = [], [], 0
             for rid, want in chunk:
                 rec, ss = recs[rid], sents[rid]
                 v = mat[pos:pos + len(ss)]
@@ -128,8 +128,9 @@ def _code_batches(store, coder, vectors, pending, theory, model, batch, progress
                     summary["skipped_unindexed"] += 1  # not indexed yet: coded after the next `synth index`
                     continue
                 kw = json.loads(rec["keywords"] or "[]") + json.loads(rec["mesh"] or "[]")
-                out = coder.code(RecordIn(rid, rec["title"], rec["abstract"] or "", ss, v, kw))
-                results.append((out, want))
+                todo.append(RecordIn(rid, rec["title"], rec["abstract"] or "", ss, v, kw))
+                wants.append(want)
+            results = list(zip(coder.code_batch(todo), wants))
             with store.transaction() as c:
                 for out, want in results:
                     c.execute("DELETE FROM codes WHERE record_id=?", (out.id,))
