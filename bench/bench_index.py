@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.corpus import fill_store, iter_synthetic, make_tiny_model  # noqa: E402
+from bench.corpus import fill_store, fill_store_fast, iter_synthetic, make_tiny_model  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "index.json"
 WORK = Path(os.environ.get("BENCH_DIR", "/tmp/synth_bench_index"))
@@ -56,16 +56,16 @@ def model_arg(name: str) -> str:
     return make_tiny_model(WORK / "tiny-model") if name == "tiny" else "all-MiniLM-L6-v2"
 
 
-def new_project(name: str, n: int, model: str):
+def new_project(name: str, n: int, model: str, fast: bool = False, chroma_url: str = ""):
     from synth.project import init_project
 
     root = WORK / name
     if root.exists():
         shutil.rmtree(root)
-    p = init_project(root, {"index": {"model": model, "batch_size": 64}})
+    p = init_project(root, {"index": {"model": model, "batch_size": 64, "chroma_url": chroma_url}})
     t = time.perf_counter()
     with p.store() as s:
-        fill_store(s, iter_synthetic(n, seed=1))
+        (fill_store_fast if fast else fill_store)(s, iter_synthetic(n, seed=1))
     print(f"{name}: stored {n} records in {time.perf_counter() - t:.1f}s", flush=True)
     return p
 
@@ -298,12 +298,40 @@ def bench_warm(args):
 def bench_memory(args):
     model = model_arg(args.model)
     res = {}
-    for n in args.sizes:
-        p = new_project(f"mem{n}-{args.model}", n, model)
-        wall, summ, rss = run_index(p)
-        res[str(n)] = {"peak_rss_mib": round(rss / 1024, 1), "wall_s": round(wall, 1), "sentences": summ["sentences"]}
+    server = start_chroma_server() if args.server else None
+    try:
+        for n in args.sizes:
+            p = new_project(f"mem{n}-{args.model}", n, model, fast=True, chroma_url=server[1] if server else "")
+            wall, summ, rss = run_index(p)
+            res[str(n)] = {"peak_rss_mib": round(rss / 1024, 1), "wall_s": round(wall, 1), "sentences": summ["sentences"]}
+    finally:
+        if server:
+            server[0].terminate()
     a, b = (res[str(n)]["peak_rss_mib"] for n in (min(args.sizes), max(args.sizes)))
-    save(f"memory_{args.model}", {"model": args.model, **res, "ratio_largest_over_smallest": round(b / a, 3)})
+    save(f"memory_{args.model}_{'server' if server else 'embedded'}",
+         {"model": args.model, "chroma": "server" if server else "embedded", **res, "ratio_largest_over_smallest": round(b / a, 3)})
+
+
+def start_chroma_server():
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = WORK / "chroma-server"
+    shutil.rmtree(path, ignore_errors=True)
+    proc = subprocess.Popen([str(Path(PY).parent / "chroma"), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit("chroma server did not start")
 
 
 def main():
@@ -322,6 +350,7 @@ def main():
     m = sub.add_parser("memory")
     m.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000])
     m.add_argument("--model", default="tiny", choices=["tiny", "minilm"])
+    m.add_argument("--server", action="store_true", help="index into a Chroma server (synth's own memory only)")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     {"throughput": bench_throughput, "incremental": bench_incremental, "cold": bench_cold, "warm": bench_warm,

@@ -96,6 +96,7 @@ def quality(dv) -> dict:
         f = prf([(coder_pred(r["key"], p), set(r["mechanisms"])) for r, _ in split["dev"]])[2]
         grid.append((round(f, 4), p))
     best_dev = max(g[0] for g in grid)
+    best_params = next(g[1] for g in grid if g[0] == best_dev)
     shipped_dev = prf([(coder_pred(r["key"], DEFAULT_PARAMS), set(r["mechanisms"])) for r, _ in split["dev"]])[2]
 
     # (b) keyword baseline
@@ -112,7 +113,8 @@ def quality(dv) -> dict:
     out = {"records": {s: len(v) for s, v in split.items()},
            "on_topic": {s: sum(r["topic"] == "on_topic" for r, _ in v) for s, v in split.items()},
            "codes": {s: sum(len(r["mechanisms"]) for r, _ in v) for s, v in split.items()},
-           "dev_best_grid_f1": best_dev, "dev_shipped_f1": round(shipped_dev, 4),
+           "dev_best_grid_f1": best_dev, "grid_size": len(grid),
+           "dev_best_params": {k: getattr(best_params, k) for k in ("lex_weight", "threshold", "margin", "intro_weight", "center")}, "dev_shipped_f1": round(shipped_dev, 4),
            "shipped_params": {k: getattr(DEFAULT_PARAMS, k) for k in ("lex_weight", "threshold", "margin", "intro_weight", "center", "relevance_min")},
            "keyword_min_hits": kbest, "embedding_threshold": float(ebest)}
     for s in ("dev", "test"):

@@ -137,6 +137,7 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
     active = V.read_pointer(store, s.location)
     if active and not s.collections_exist(active):
         V.write_pointer(store, s.location, None)  # collections gone (server wiped): start afresh
+        store.conn.execute("DELETE FROM index_state WHERE gen=?", (V.gen_key(active),))
         active = None
     if active and active.get("model") != s.model_name and not rebuild:
         raise SynthError(

@@ -285,9 +285,11 @@ class VectorIndex:
             passed = [h for h in hits if h[0] in ok]
             if len(passed) >= k or n >= total:
                 return passed[:k]
-            if n >= OVERFETCH_LIMIT:
+            # Widen to what the observed pass rate says is needed; give up early when that is too many.
+            need = int(k * n / len(passed) * 1.5) if passed else OVERFETCH_LIMIT + 1
+            if n >= OVERFETCH_LIMIT or need > OVERFETCH_LIMIT:
                 break
-            n = min(total, n * 4)
+            n = min(total, max(need, n * 2))
         allowed = self._allowed_ids(kind, filter)
         if not allowed:
             return []

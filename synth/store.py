@@ -246,6 +246,10 @@ class Store:
 
     def _merge_into(self, other: str, target: str) -> None:
         self.conn.execute("UPDATE provenance SET record_id=? WHERE record_id=?", (target, other))
+        # Human decisions follow the study; where both records carry one, the surviving record's wins.
+        for table in ("screening", "curation"):
+            self.conn.execute(f"UPDATE OR IGNORE {table} SET record_id=? WHERE record_id=?", (target, other))
+            self.conn.execute(f"DELETE FROM {table} WHERE record_id=?", (other,))
         self.conn.execute("UPDATE records SET merged_into=?, updated_at=? WHERE id=?", (target, utcnow(), other))
         self.titles().discard(other)
         self.conn.execute("INSERT INTO meta(key, value) VALUES ('changed_at', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (utcnow(),))

@@ -255,3 +255,18 @@ def test_index_command_errors_are_one_line(tmp_path, onnx_cache):
     assert res.exit_code == 2 and "cannot load embedding model" in res.output
     with pytest.raises(SynthError, match="run `synth index`"):
         V.VectorIndex.open(p)
+
+
+def test_selective_filter_falls_back_to_prefiltered_ids_exactly(indexed, monkeypatch):
+    from index.query_encoder import QueryEncoder
+
+    p, _ = indexed
+    monkeypatch.setattr(V, "OVERFETCH_LIMIT", 10)  # force the pre-filter path on this small corpus
+    idx = V.VectorIndex.open(p)
+    year = rows(p, "SELECT year FROM records ORDER BY year LIMIT 1")[0][0]
+    allowed = {r[0] for r in rows(p, "SELECT id FROM records WHERE year = ?", (year,))}
+    q = QueryEncoder.for_project(p).encode(["peer support"])[0]
+    hits = idx.query(q, k=4, kind="sentences", filter=V.Filter(year_from=year, year_to=year))
+    sids = [f"{r}:{i}" for r, i in rows(p, "SELECT record_id, idx FROM sentences") if r in allowed]
+    ids, mat = idx.get_vectors(sids)
+    assert [h[0] for h in hits] == [ids[i] for i in np.argsort(-(mat @ q))[:4]]

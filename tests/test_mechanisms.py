@@ -262,3 +262,25 @@ def test_cli_code_unknown_mechanism_and_sentence(coded):
 def test_cli_mechanisms_before_coding_says_what_to_run(project):
     res = run(project, "mechanisms")
     assert res.exit_code == 2 and "synth index" in res.output
+
+
+@pytest.mark.slow
+def test_code_project_reads_stored_vectors_from_the_index(project):
+    """The default path: `synth index` stores sentence vectors in Chroma, the coder reads them (no re-embedding)."""
+    from index.indexer import sync
+
+    from synth.mechanisms import code_project
+    from synth.mechanisms.codes import record_mechanisms
+
+    rows = labelled(3, 1)
+    with project.store() as store:
+        for i, r in enumerate(rows):
+            store.upsert(Record(title=r["title"], abstract=r["abstract"], pmid=str(39800000 + i), year=r["year"],
+                                source="pubmed", source_id=str(39800000 + i)))
+    sync(project, progress=False)
+    s = code_project(project, progress=False)
+    assert s["coded"] == len(rows) and s["skipped_unindexed"] == 0
+    with project.store() as store:
+        coded = [rid for (rid,) in store.conn.execute("SELECT id FROM records") if record_mechanisms(store, rid)]
+    assert len(coded) >= 2
+    assert code_project(project, progress=False)["coded"] == 0

@@ -175,7 +175,6 @@ def test_concurrent_refresh_exits_75_while_searches_and_tables_keep_working(refr
         assert a.wait() == 0, a.stderr
         assert overlapped >= 1, "no search ran entirely during the refresh"
         assert waiter.wait() == 0, waiter.stderr
-        assert "waiting for the refresh running as pid" not in waiter.stderr or True
         assert ": ok; 0 new" in waiter.out  # it ran after the first one, with nothing left to do
     finally:
         if a.proc.poll() is None:

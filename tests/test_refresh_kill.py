@@ -28,7 +28,7 @@ SEED = 7
 # (stratum, phase line to wait for (None: from the start), max delay after it in seconds)
 STRATA = [("start", None, 2.5), ("harvest", "harvest", 1.2), ("index", "index", 5.0), ("code", "code", 2.0)]
 TRIALS_PER_STRATUM = 5
-NEW_PER_TRIAL = 3
+NEW_PER_TRIAL = 2
 
 
 def _revise_one(api, rng) -> None:
@@ -42,17 +42,18 @@ def _revise_one(api, rng) -> None:
 
 def test_sigkill_at_random_points_is_completed_by_the_next_refresh(tmp_path):
     rng = random.Random(SEED)
-    base = generate_corpus(40, seed=SEED)
+    base = generate_corpus(30, seed=SEED)
     with FakeAPIServer(base) as api:
         project = make_project(tmp_path / "review", api)
         rc, first, err = refresh_json(project)
         assert rc == 0, err
-        assert first["totals"]["new"] == 40
+        assert first["totals"]["new"] == 30
         assert_complete_and_unique(project, api)
 
         landed: dict[str, int] = {}
         published: dict[str, str] = {}
-        n_studies = 40
+        timings: list[tuple] = []
+        n_studies = 30
         plan = [s for s in STRATA for _ in range(TRIALS_PER_STRATUM)]
         rng.shuffle(plan)
         for trial, (stratum, phase, max_delay) in enumerate(plan):
@@ -64,6 +65,7 @@ def test_sigkill_at_random_points_is_completed_by_the_next_refresh(tmp_path):
             api.corpus = api.corpus + fresh
             _revise_one(api, rng)
 
+            t0 = time.monotonic()
             w = Watched(project, "refresh")
             if phase is not None:
                 w.wait_phase(phase)
@@ -82,7 +84,9 @@ def test_sigkill_at_random_points_is_completed_by_the_next_refresh(tmp_path):
             # Even right after the kill, no window claims what was not stored.
             assert_windows_fully_stored(project, api, published)
 
+            t1 = time.monotonic()
             rc, summary, err = refresh_json(project)
+            timings.append((stratum, where, round(t1 - t0, 1), round(time.monotonic() - t1, 1)))
             assert rc == 0, f"trial {trial} ({stratum}, killed in {where}): clean refresh failed: {err[-2000:]}"
             assert summary["status"] == "ok"
             counts = assert_complete_and_unique(project, api)
@@ -90,23 +94,27 @@ def test_sigkill_at_random_points_is_completed_by_the_next_refresh(tmp_path):
             assert_windows_fully_stored(project, api, published)
             index_agrees(project)
 
+        killed = sum(v for k, v in landed.items() if k != "finished")
+        print(f"\nkill trials: {len(plan)}, landed in: {landed}")
+        print("(stratum, landed in, killed run s, clean refresh s):", timings)
         # The kills landed in every phase (not just before or after the work).
-        assert sum(v for k, v in landed.items() if k != "finished") >= 16, landed
+        assert killed >= 16, landed
         for phase in ("harvest", "index", "code"):
             assert landed.get(phase, 0) >= 2, landed
 
-        # Killed runs are recorded as such by the run that found them.
+        # Killed runs are recorded as such by the run that found them (a kill during start-up,
+        # before the run was logged, leaves nothing to record).
         store = load_project(project).store()
         try:
             statuses = [r[0] for r in store.conn.execute("SELECT status FROM runs WHERE kind='refresh'")]
         finally:
             store.close()
         assert "running" not in statuses
-        assert statuses.count("killed") == sum(v for k, v in landed.items() if k != "finished")
+        in_phase = sum(v for k, v in landed.items() if k in ("harvest", "index", "code"))
+        assert in_phase <= statuses.count("killed") <= killed
 
         # And after all that, one more refresh changes nothing.
         rc, again, err = refresh_json(project)
         assert rc == 0, err
         assert again["totals"] == {"new": 0, "updated": 0, "merged": 0, "quarantined": 0, "failed_requests": 0,
                                    "embedded": 0, "removed_from_index": 0, "recoded": 0}
-        print(f"kill trials: {len(plan)}, landed: {landed}")

@@ -42,10 +42,10 @@ def adult_cues(text: str, max_age: int) -> int:
 @dataclass(frozen=True)
 class Params:
     # sentence score = cosine to best prototype + lex_weight * min(hits, 2)
-    lex_weight: float = 0.15
-    threshold: float = 0.325  # a sentence (and so its record) is coded at or above this
-    margin: float = 0.12  # ... and only within this of the sentence's best mechanism
-    intro_weight: float = 0.8  # background / aims sentences speak to theory, less to evidence
+    lex_weight: float = 0.1
+    threshold: float = 0.3  # a sentence (and so its record) is coded at or above this
+    margin: float = 0.05  # ... and only within this of the sentence's best mechanism
+    intro_weight: float = 0.7  # background / aims sentences speak to theory, less to evidence
     methods_weight: float = 0.9
     phrase_prototypes: bool = False  # phrases in carrier sentences as extra prototypes (did not help on dev)
     examples: bool = True  # the theory's example sentences as prototypes

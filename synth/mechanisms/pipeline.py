@@ -132,6 +132,7 @@ def _code_batches(store, coder, vectors, pending, theory, model, batch, progress
                 wants.append(want)
             results = list(zip(coder.code_batch(todo), wants))
             with store.transaction() as c:
+                c.execute("DELETE FROM meta WHERE key='mechanisms.emergent_theory'")  # clusters stale until re-run, even after a kill
                 for out, want in results:
                     c.execute("DELETE FROM codes WHERE record_id=?", (out.id,))
                     c.execute("DELETE FROM sentence_fit WHERE record_id=?", (out.id,))
