@@ -1,6 +1,8 @@
 """Lexical BM25 index over records (bm25s + PyStemmer), built at index time, loaded per query.
 
-Saved under data/lexical/: bm25s's own files (the precomputed sparse BM25 score matrix in CSC
+Saved under data/lexical/<version>/ (CURRENT names the live version; a rebuild writes a new
+version and swaps CURRENT with os.replace under an flock, so readers never see half an index and
+two builders never collide): bm25s's own files (the precomputed sparse BM25 score matrix in CSC
 form, the vocabulary), the record ids in document order, the stop words, and a stamp of the
 store it was built from. Queries memory-map the matrix and sum the query terms' columns with
 numpy -- exactly bm25s's own scoring for the Lucene variant (a test checks they agree), but
@@ -12,6 +14,7 @@ about what a study is about than the same term deep in its abstract.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -25,8 +28,18 @@ STOPWORDS = "en"
 _BATCH = 2000
 
 
-def lexical_dir(project) -> Path:
+def lexical_root(project) -> Path:
     return project.data_dir / "lexical"
+
+
+def lexical_dir(project) -> Path | None:
+    """The live version's folder, or None before the first build."""
+    root = lexical_root(project)
+    try:
+        version = (root / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        return None
+    return root / version if version else None
 
 
 def document_text(rec: dict) -> str:
@@ -86,30 +99,43 @@ def build_lexical(project, progress: bool = False) -> dict:
     finally:
         store.close()
 
-    final = lexical_dir(project)
-    tmp = final.with_name(f"lexical.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    if ids:
-        vocab = tokenizer.get_vocab_dict()
-        model = bm25s.BM25()
-        model.index((token_ids, vocab), show_progress=progress)
-        model.save(str(tmp), show_progress=False)
-    (tmp / "ids.json").write_text(json.dumps(ids))
-    from bm25s.stopwords import STOPWORDS_EN
+    root = lexical_root(project)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / "lexical.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; readers never wait
+        version = f"v{time.time_ns()}-{os.getpid()}"
+        tmp = root / f"{version}.partial"
+        tmp.mkdir()
+        if ids:
+            vocab = tokenizer.get_vocab_dict()
+            model = bm25s.BM25()
+            model.index((token_ids, vocab), show_progress=progress)
+            model.save(str(tmp), show_progress=False)
+        (tmp / "ids.json").write_text(json.dumps(ids))
+        from bm25s.stopwords import STOPWORDS_EN
 
-    meta = {"format": FORMAT, "title_weight": TITLE_WEIGHT, "stemmer": "english", "stopwords": STOPWORDS,
-            "stopword_list": sorted(STOPWORDS_EN), "method": "lucene",
-            "documents": len(ids), "vocabulary": len(tokenizer.get_vocab_dict()) if ids else 0,
-            "store": stamp, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-    old = final.with_name(f"lexical.old-{os.getpid()}")
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+        meta = {"format": FORMAT, "title_weight": TITLE_WEIGHT, "stemmer": "english", "stopwords": STOPWORDS,
+                "stopword_list": sorted(STOPWORDS_EN), "method": "lucene",
+                "documents": len(ids), "vocabulary": len(tokenizer.get_vocab_dict()) if ids else 0,
+                "store": stamp, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        tmp.rename(root / version)
+        pointer = root / f"CURRENT.{os.getpid()}"
+        pointer.write_text(version)
+        os.replace(pointer, root / "CURRENT")
+        _prune(root, keep=version)
     return {"documents": len(ids), "vocabulary": meta["vocabulary"], "designs": designs,
             "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def _prune(root: Path, keep: str) -> None:
+    """Drop old versions (but the previous one, which a reader may still be opening) and the
+    leftovers of builders killed mid-build (we hold the lock, so none is still writing)."""
+    versions = sorted((p for p in root.iterdir() if p.is_dir() and p.name.startswith("v")),
+                      key=lambda p: p.stat().st_mtime)
+    for p in versions:
+        if p.name.endswith(".partial") or (p.name != keep and p not in versions[-2:]):
+            shutil.rmtree(p, ignore_errors=True)
 
 
 class LexicalIndex:
@@ -125,10 +151,17 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, project) -> "LexicalIndex | None":
-        folder = lexical_dir(project)
-        if not (folder / "meta.json").exists():
+        for _ in range(3):  # a rebuild may swap versions between reading CURRENT and opening files
+            folder = lexical_dir(project)
+            if folder is None:
+                return None
+            try:
+                idx = cls(folder)
+                break
+            except FileNotFoundError:
+                continue
+        else:
             return None
-        idx = cls(folder)
         if idx.meta.get("format") != FORMAT:
             return None
         return idx

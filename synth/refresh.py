@@ -111,7 +111,7 @@ def refresh(project, sources=None, wait: bool = False, progress: bool = True, ph
             try:
                 plan = plan_windows(project, store, sources)
                 summary["windows"] = {s: [a.isoformat(), b.isoformat()] for s, (a, b) in plan.items()}
-                _say(phases, "harvest " + ", ".join(f"{s} {a}..{b}" for s, (a, b) in plan.items()))
+                _say(phases, f"harvest (run {run_id}) " + ", ".join(f"{s} {a}..{b}" for s, (a, b) in plan.items()))
                 harvest = run_harvest(project, sources=list(plan), since={s: w[0] for s, w in plan.items()},
                                       until={s: w[1] for s, w in plan.items()}, run_id=run_id,
                                       progress=progress) if plan else {}
@@ -161,13 +161,7 @@ def _lexical(project) -> dict:
             return {"documents": len(idx.ids), "rebuilt": False}
     finally:
         store.close()
-    try:
-        result = build_lexical(project)
-    except OSError:
-        # A `synth search` rebuilding the same index at this instant (it rebuilds when the
-        # store changed under it) can race the folder swap: build once more.
-        result = build_lexical(project)
-    return {**result, "rebuilt": True}
+    return {**build_lexical(project), "rebuilt": True}
 
 
 def _index(project, progress: bool) -> dict:

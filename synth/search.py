@@ -198,15 +198,20 @@ class Searcher:
         if self._lexical is None:
             from synth.lexical import LexicalIndex, build_lexical
 
-            idx = LexicalIndex.load(self.project)
-            if idx is None or not idx.is_current(self.store):
-                # Built at index time; this catches a store changed since (or an index built
-                # before the lexical step existed). Saved, so it happens once, not per query.
-                import sys
+            import sys
 
-                print("Updating the lexical index…", file=sys.stderr)
+            idx = LexicalIndex.load(self.project)
+            if idx is None:
+                # Built by `synth index` and `synth refresh`; this catches a project indexed
+                # before the lexical step existed. Saved, so it happens once, not per query.
+                print("Building the lexical index…", file=sys.stderr)
                 build_lexical(self.project)
                 idx = LexicalIndex.load(self.project)
+            elif not idx.is_current(self.store):
+                # Never rebuilt here: a refresh may be writing the store right now, and it
+                # rebuilds the index itself when it is done.
+                print("note: records were added since the lexical index was built; `synth index` updates it",
+                      file=sys.stderr)
             self._lexical = idx
         return self._lexical
 

@@ -91,8 +91,9 @@ def test_rebuild_replaces_atomically(lex_project):
     build_lexical(project)
     idx = LexicalIndex.load(project)
     assert top(idx, "WhatsApp", 1) == [new]
-    leftovers = [p.name for p in lexical_dir(project).parent.iterdir() if p.name.startswith("lexical.")]
-    assert leftovers == []
+    versions = [p.name for p in lexical_dir(project).parent.iterdir() if p.is_dir()]
+    assert len(versions) <= 2 and lexical_dir(project).name in versions  # the live one and at most its predecessor
+    assert not [v for v in versions if v.endswith(".partial")]
 
 
 def test_highlighting_matches_stems_and_merges_phrases():
@@ -110,3 +111,20 @@ def test_trim_keeps_the_match_in_view():
     text = ("word " * 200) + "agreement was poor (weighted kappa 0.21) " + ("word " * 200)
     out = highlight.trim(text, stems, width=120)
     assert "kappa" in out and out.startswith("…") and out.endswith("…") and len(out) < 140
+
+
+def test_concurrent_builds_and_reads_never_fail(lex_project):
+    """A refresh and a search (or two refreshes' steps) may build while others read."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    project, ids, _ = lex_project
+
+    def read():
+        idx = LexicalIndex.load(project)
+        return idx is not None and len(idx.ids) == len(idx.scores("peer"))
+
+    with ThreadPoolExecutor(6) as pool:
+        jobs = [pool.submit(build_lexical, project) for _ in range(3)] + [pool.submit(read) for _ in range(12)]
+        results = [j.result() for j in jobs]
+    assert all(results[3:])
+    assert LexicalIndex.load(project) is not None
