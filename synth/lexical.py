@@ -128,6 +128,18 @@ def build_lexical(project, progress: bool = False) -> dict:
             "seconds": round(time.perf_counter() - t0, 2)}
 
 
+def ensure_lexical(project) -> dict:
+    """Rebuild the BM25 index (and classify designs) only when the store changed since it was built."""
+    store = project.store()
+    try:
+        idx = LexicalIndex.load(project)
+        if idx is not None and idx.is_current(store):
+            return {"documents": len(idx.ids), "rebuilt": False}
+    finally:
+        store.close()
+    return {**build_lexical(project), "rebuilt": True}
+
+
 def _prune(root: Path, keep: str) -> None:
     """Drop old versions (but the previous one, which a reader may still be opening) and the
     leftovers of builders killed mid-build (we hold the lock, so none is still writing)."""

@@ -11,7 +11,6 @@ import html
 import re
 import unicodedata
 
-from lxml import etree, html as lxml_html
 
 _WS = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _TAG = re.compile(r"<[^>]+>")
@@ -41,6 +40,8 @@ def strip_markup(text: str | None) -> str:
     if "<" not in text and "&" not in text:
         return clean_whitespace(unicodedata.normalize("NFC", text))
     if _REAL_TAG.search(text):
+        from lxml import etree, html as lxml_html  # lazily: `synth search` never strips markup
+
         try:
             root = lxml_html.fragment_fromstring(text, create_parent="div")
             parts: list[str] = []
@@ -55,7 +56,7 @@ def strip_markup(text: str | None) -> str:
 def _collect(el, parts: list[str]) -> None:
     tag = el.tag if isinstance(el.tag, str) else ""
     local = tag.split("}")[-1].lower()
-    if el.text and not isinstance(el, etree._Comment):
+    if el.text and isinstance(el.tag, str):  # comments and processing instructions have a callable tag
         parts.append(el.text)
     for child in el:
         _collect(child, parts)

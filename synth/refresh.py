@@ -98,6 +98,7 @@ def refresh(project, sources=None, wait: bool = False, progress: bool = True, ph
     """Run one refresh; returns its summary (status "ok" or "partial"); raises SynthError
     (exit 75) when another refresh holds the lock and `wait` is false."""
     from synth.harvest import run_harvest
+    from synth.lexical import ensure_lexical
 
     t0 = time.perf_counter()
     lock = ProjectLock(project.lock_path)
@@ -120,7 +121,7 @@ def refresh(project, sources=None, wait: bool = False, progress: bool = True, ph
                 summary["resolved_failed_requests"] = resolve_failed_requests(store, completed)
                 summary["failed_sources"] = [s for s, h in harvest.items() if h.get("status") != "ok"]
                 _say(phases, "index")
-                summary["lexical"] = _lexical(project)
+                summary["lexical"] = ensure_lexical(project)
                 summary["index"] = _index(project, progress)
                 _say(phases, "code")
                 summary["coding"] = _code(project, progress)
@@ -148,20 +149,6 @@ def totals(summary: dict) -> dict:
     out.update(embedded=int(idx.get("embedded") or 0), removed_from_index=int(idx.get("removed") or 0),
                recoded=int(code.get("coded") or 0))
     return out
-
-
-def _lexical(project) -> dict:
-    """Rebuild the BM25 index (and classify designs) only when the store changed since it was built."""
-    from synth.lexical import LexicalIndex, build_lexical
-
-    store = project.store()
-    try:
-        idx = LexicalIndex.load(project)
-        if idx is not None and idx.is_current(store):
-            return {"documents": len(idx.ids), "rebuilt": False}
-    finally:
-        store.close()
-    return {**build_lexical(project), "rebuilt": True}
 
 
 def _index(project, progress: bool) -> dict:

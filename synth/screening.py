@@ -126,39 +126,19 @@ def read_decisions_file(store, path: str | Path) -> list[Decision]:
 
 
 def excluded_ids(store) -> set[str]:
-    """Live ids of excluded records; a decision on a record later merged into another follows it."""
-    out: set[str] = set()
-    for (rid,) in store.conn.execute("SELECT record_id FROM screening WHERE decision='exclude'"):
-        out.add(rid)
-        live = store._live_id(rid)
-        if live:
-            out.add(live)
-    return out
+    """Ids of excluded records (decisions move to the surviving record when records merge: Store._merge_into)."""
+    return {rid for (rid,) in store.conn.execute("SELECT record_id FROM screening WHERE decision='exclude'")}
 
 
 def decision_of(store, record_id: str) -> dict | None:
-    """The screening decision that applies to a live record (its own, or one made on a record merged into it)."""
+    """The screening decision on a live record, if any."""
     row = store.conn.execute("SELECT decision, reason, at FROM screening WHERE record_id=?", (record_id,)).fetchone()
-    if row:
-        return dict(row)
-    for r in store.conn.execute(
-        "SELECT s.record_id, s.decision, s.reason, s.at FROM screening s JOIN records r ON r.id = s.record_id "
-        "WHERE r.merged_into IS NOT NULL ORDER BY s.at DESC"
-    ):
-        if store._live_id(r["record_id"]) == record_id:
-            return {"decision": r["decision"], "reason": r["reason"], "at": r["at"]}
-    return None
+    return dict(row) if row else None
 
 
 def list_decisions(store) -> list[dict]:
-    rows = []
-    for r in store.conn.execute(
-        "SELECT s.record_id, s.decision, s.reason, s.at, r.title, r.year, r.doi, r.pmid, r.merged_into "
+    rows = store.conn.execute(
+        "SELECT s.record_id, s.decision, s.reason, s.at, r.title, r.year, r.doi, r.pmid "
         "FROM screening s LEFT JOIN records r ON r.id = s.record_id ORDER BY s.at, s.record_id"
-    ):
-        d = dict(r)
-        if d.pop("merged_into"):
-            live = store.get(d["record_id"])
-            d["merged_into"] = live["id"] if live else None
-        rows.append(d)
-    return rows
+    )
+    return [dict(r) for r in rows]

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from synth.errors import SynthError
+from synth.screening import excluded_ids
 
 MAX_QUERY_CHARS = 2000
 SOURCES = ("pubmed", "europepmc", "openalex", "crossref", "import")
@@ -170,8 +171,6 @@ def allowed_ids(store, f: Filters) -> set[str] | None:
     return {r[0] for r in store.conn.execute(f"SELECT id FROM records WHERE {' AND '.join(where)}", params)}
 
 
-def excluded_ids(store) -> set[str]:
-    return {r[0] for r in store.conn.execute("SELECT record_id FROM screening WHERE decision='exclude'")}
 
 
 # --------------------------------------------------------------------------- the searcher
@@ -259,6 +258,8 @@ class Searcher:
         def ok(rid: str) -> bool:
             return rid not in banned and (allowed is None or rid in allowed)
 
+        if dense:
+            self.encoder  # starts loading the ONNX session on its own thread while BM25 and chromadb load
         if lexical:
             lex = self.lexical
             scores = lex.scores(query)
@@ -300,19 +301,24 @@ class Searcher:
         if not ids:
             return []
         if kind == "records":
-            res = col.query(query_embeddings=vec, n_results=min(want, len(ids)), ids=ids, include=["distances", "metadatas"])
+            res = col.query(query_embeddings=vec, n_results=min(want, len(ids)), ids=ids, include=["distances"])
         else:
             res = col.query(query_embeddings=vec, n_results=min(want, total), where={"record_id": {"$in": ids}},
-                            include=["distances", "metadatas"])
+                            include=["distances"])
         return [h for h in self._hits(res) if ok(h[2].get("record_id") or h[0])]
 
     def _query(self, col, vec, n):
-        return self._hits(col.query(query_embeddings=vec, n_results=n, include=["distances", "metadatas"]))
+        return self._hits(col.query(query_embeddings=vec, n_results=n, include=["distances"]))
 
     @staticmethod
     def _hits(res) -> list[tuple[str, float, dict]]:
-        # Collections are created in cosine space (index.vectors.collection_metadata).
-        return [(i, 1.0 - float(d), m or {}) for i, d, m in zip(res["ids"][0], res["distances"][0], res["metadatas"][0])]
+        """(id, cosine similarity, {record_id, idx}) -- parsed from the id (`record_id` or `record_id:idx`):
+        asking Chroma for metadata costs more than the whole vector search at 100k records."""
+        out = []
+        for i, d in zip(res["ids"][0], res["distances"][0]):
+            rid, _, idx = i.partition(":")
+            out.append((i, 1.0 - float(d), {"record_id": rid, "idx": int(idx)} if idx else {"record_id": rid}))
+        return out
 
     def _dense_records(self, q, allowed, banned, ok, n) -> list[tuple[str, float]]:
         hits = self._dense("records", q, ok, n + len(banned), allowed, lambda h: len(h) >= n)

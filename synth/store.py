@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from synth.dedupe import TitleIndex, conflicts
 from synth.normalize import title_key
 from synth.records import InvalidRecord, Record, content_hash, utcnow
 
@@ -127,7 +126,7 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.executescript(SCHEMA)
-        self._titles: TitleIndex | None = None
+        self._titles = None
 
     def close(self) -> None:
         self.conn.close()
@@ -216,6 +215,8 @@ class Store:
         if found:
             return found
         # No shared identifier: same normalised title and year, fuzzily, unless identifiers conflict.
+        from synth.dedupe import conflicts
+
         cand = self.titles().match(title_key(rec.title), rec.year)
         if cand:
             row = self.conn.execute("SELECT doi, pmid, pmcid, openalex FROM records WHERE id=?", (cand,)).fetchone()
@@ -223,8 +224,11 @@ class Store:
                 return [cand]
         return []
 
-    def titles(self) -> TitleIndex:
+    def titles(self):
+        """Title keys for fuzzy matching (rapidfuzz is imported only by writers, not by `synth search`)."""
         if self._titles is None:
+            from synth.dedupe import TitleIndex
+
             self._titles = TitleIndex(self.conn)
         return self._titles
 

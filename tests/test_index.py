@@ -78,6 +78,28 @@ def test_sync_embeds_records_and_sentences_and_writes_sentence_rows(indexed):
     assert idx.records.metadata["synth_model"] == "all-MiniLM-L6-v2" and idx.records.metadata["synth_dim"] == 384
 
 
+def test_each_stored_vector_is_the_embedding_of_its_own_text(indexed):
+    """Records and sentences are embedded in one batch; each vector must land on its own id."""
+    from index.embedder import load_model
+    from index.indexer import record_text
+
+    p, _ = indexed
+    idx = V.VectorIndex.open(p)
+    with p.store() as s:
+        recs = list(s.iter_records())[:5]
+        sents = s.conn.execute("SELECT record_id, idx, text FROM sentences WHERE record_id IN (?,?) ORDER BY record_id, idx",
+                               (recs[0]["id"], recs[1]["id"])).fetchall()
+    model = load_model(None)
+    ids, got = idx.get_vectors([r["id"] for r in recs], "records")
+    want = model.encode([record_text(r) for r in recs], normalize_embeddings=True)
+    order = [ids.index(r["id"]) for r in recs]
+    assert np.allclose(got[order], want, atol=1e-3)
+    sids = [f"{r['record_id']}:{r['idx']}" for r in sents]
+    ids, got = idx.get_vectors(sids, "sentences")
+    want = model.encode([r["text"] for r in sents], normalize_embeddings=True)
+    assert np.allclose(got[[ids.index(i) for i in sids]], want, atol=1e-3)
+
+
 def test_onnx_query_path_top10_identical_to_sentence_transformers(indexed):
     from index.embedder import load_model
     from index.query_encoder import QueryEncoder

@@ -104,4 +104,4 @@ def test_decisions_survive_reharvest_and_follow_merges(project):
     assert by_pmid in excluded_ids(store)
     store.close()
     listed = [json.loads(line) for line in run(project, "screen", "--list", "--json")[1].splitlines()]
-    assert listed[0]["merged_into"] == by_pmid
+    assert [(d["record_id"], d["decision"]) for d in listed] == [(by_pmid, "exclude")]

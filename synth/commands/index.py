@@ -35,7 +35,12 @@ def index_cmd(ctx, model, chroma_url, rebuild, as_json, quiet):
     """Embed records and evidence sentences into Chroma (incremental)."""
     from index.indexer import sync
 
+    from synth.lexical import ensure_lexical
+
+    # Designs first: they are part of each vector's metadata, so sync writes them in the same pass.
+    lexical = ensure_lexical(ctx.project)
     summary = sync(ctx.project, rebuild=rebuild, progress=not quiet and not as_json, model=model, chroma_url=chroma_url)
+    summary["lexical"] = lexical
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -44,7 +49,8 @@ def index_cmd(ctx, model, chroma_url, rebuild, as_json, quiet):
         [("records in store", summary["records"]), ("embedded", summary["embedded"]),
          ("  of which changed", summary["changed"]), ("skipped (unchanged)", summary["skipped_unchanged"]),
          ("removed (merged/deleted)", summary["removed"]), ("metadata updated", summary["metadata_updated"]),
-         ("sentences embedded", summary["sentences"]), ("seconds", summary["seconds"])],
+         ("sentences embedded", summary["sentences"]), ("BM25 index", "rebuilt" if lexical["rebuilt"] else "current"),
+         ("seconds", summary["seconds"])],
     )
 
 

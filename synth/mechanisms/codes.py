@@ -12,6 +12,7 @@ import json
 from collections import Counter, defaultdict
 
 from synth.mechanisms.curation import decisions
+from synth.screening import excluded_ids
 
 DEFAULT_RELEVANCE_MIN = 0.5
 
@@ -180,5 +181,3 @@ def summary(store, excluded: set[str] | None = None) -> list[dict]:
     return rows
 
 
-def excluded_ids(store) -> set[str]:
-    return {r[0] for r in store.conn.execute("SELECT record_id FROM screening WHERE decision='exclude'")}
