@@ -22,5 +22,10 @@ demo: install
 test: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
+# The quick benchmarks (minutes). The large index figures (10k–100k records) are separate,
+# long runs: see the commands at the top of bench/bench_index.py and docs/index.md.
 bench: install
-	HF_HUB_OFFLINE=1 $(PY) bench/run_all.py
+	HF_HUB_OFFLINE=1 $(PY) bench/bench_pubmed_parse.py
+	HF_HUB_OFFLINE=1 $(PY) bench/bench_politeness.py
+	HF_HUB_OFFLINE=1 $(PY) bench/bench_search_quality.py
+	HF_HUB_OFFLINE=1 $(PY) bench/bench_mechanisms.py --skip-speed
