@@ -7,6 +7,8 @@ same code a review on the live APIs runs.
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -62,5 +64,9 @@ def run_demo(ctx: click.Context, root: Path, query: str = DEMO_QUERY) -> dict:
              write_report(project, out / "report.html")]
     for p in paths:
         click.echo(f"Wrote {p}")
-    click.echo(f"\nDone. Try: cd {root} && synth search \"peer navigator\" / synth evidence hope_role_modelling / synth status")
+    activate = ""
+    if shutil.which("synth") is None:  # run as .venv/bin/synth (e.g. by `make demo`): say how to get `synth` on PATH
+        activate = f". {Path(sys.executable).parent / 'activate'} && "
+    click.echo(f"\nDone. Try: {activate}cd {root} && synth search \"peer navigator\"; "
+               "synth evidence hope_role_modelling; synth status")
     return summary
