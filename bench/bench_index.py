@@ -205,6 +205,10 @@ def generated_project(n: int):
             v /= np.linalg.norm(v, axis=1, keepdims=True)
             col.add(ids=ids, embeddings=v, metadatas=mds)
         V.write_pointer(s, "embedded", pointer)
+        # As `synth index` does after writing vectors: the snapshot cold searches read.
+        from index import snapshot
+
+        snapshot.write(p, s, {"records": col, "sentences": client.get_collection(pointer["sentences"])}, 384, V.gen_key(pointer))
     print(f"gen{n}: {n} generated vectors in {time.perf_counter() - t:.1f}s", flush=True)
     marker.write_text("ok")
     return p

@@ -22,6 +22,7 @@ import numpy as np
 
 from index import vectors as V
 from synth.errors import SynthError
+from index import snapshot
 from synth.sentences import split_abstract
 
 CHUNK_RECORDS = 256  # records embedded per step: bounds memory, and is enough to sort batches by length
@@ -178,6 +179,8 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
         if old and old["records"] != target["records"]:
             _drop_generation(s, old)
     store.conn.execute("DELETE FROM sentences WHERE record_id NOT IN (SELECT id FROM records WHERE merged_into IS NULL)")
+    if s.location == "embedded" and snapshot.needs_write(s.project, store, gen):
+        snapshot.write(s.project, store, {"records": rec_col, "sentences": sent_col}, target["dim"], gen)
     total = store.count()
     return {
         "model": target["model"],
@@ -231,6 +234,8 @@ def _remove_orphans(s: _Session, gen: str, rec_col, sent_col) -> int:
     rows = s.store.conn.execute(
         "SELECT record_id, sentences FROM index_state WHERE gen=? AND record_id NOT IN "
         "(SELECT id FROM records WHERE merged_into IS NULL)", (gen,)).fetchall()
+    if rows:
+        snapshot.mark_dirty(s.store)
     for i in range(0, len(rows), 500):
         part = rows[i:i + 500]
         ids = [r[0] for r in part]
@@ -336,6 +341,7 @@ def _upsert(col, ids, vecs, mds, max_batch: int) -> None:
 
 def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, rec_col, sent_col, max_batch: int):
     store = s.store
+    snapshot.mark_dirty(store)  # before any vector is written: the search snapshot is stale from here
     ids = [r["id"] for r in chunk]
     marks = ",".join("?" * len(ids))
     prev = dict(store.conn.execute(f"SELECT record_id, sentences FROM index_state WHERE gen=? AND record_id IN ({marks})", (gen, *ids)).fetchall())
@@ -453,6 +459,7 @@ def check(project, repair: bool = False, chroma_url: str | None = None, progress
         report["ok"] = not any(report[k] for k in ("missing", "stale", "orphan_records", "orphan_sentences", "missing_vectors", "sentence_rows_mismatch"))
         report["examples"] = (missing + stale + orphan_recs + orphan_sents + lost + bad_rows)[:5]
         if repair and not report["ok"]:
+            snapshot.mark_dirty(store)
             _delete_ids(rec_col, orphan_recs)
             _delete_ids(sent_col, orphan_sents)
             forget = set(lost) | set(bad_rows) | {rid for rid in state if rid not in live_hash}

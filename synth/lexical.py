@@ -1,8 +1,6 @@
 """Lexical BM25 index over records (bm25s + PyStemmer), built at index time, loaded per query.
 
-Saved under data/lexical/<version>/ (CURRENT names the live version; a rebuild writes a new
-version and swaps CURRENT with os.replace under an flock, so readers never see half an index and
-two builders never collide): bm25s's own files (the precomputed sparse BM25 score matrix in CSC
+Saved under data/lexical/<version>/ (swapped in atomically: synth/versioned.py): bm25s's own files (the precomputed sparse BM25 score matrix in CSC
 form, the vocabulary), the record ids in document order, the stop words, and a stamp of the
 store it was built from. Queries memory-map the matrix and sum the query terms' columns with
 numpy -- exactly bm25s's own scoring for the Lucene variant (a test checks they agree), but
@@ -14,11 +12,8 @@ about what a study is about than the same term deep in its abstract.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -34,12 +29,9 @@ def lexical_root(project) -> Path:
 
 def lexical_dir(project) -> Path | None:
     """The live version's folder, or None before the first build."""
-    root = lexical_root(project)
-    try:
-        version = (root / "CURRENT").read_text().strip()
-    except FileNotFoundError:
-        return None
-    return root / version if version else None
+    from synth.versioned import current
+
+    return current(lexical_root(project))
 
 
 def document_text(rec: dict) -> str:
@@ -99,13 +91,9 @@ def build_lexical(project, progress: bool = False) -> dict:
     finally:
         store.close()
 
-    root = lexical_root(project)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / "lexical.lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; readers never wait
-        version = f"v{time.time_ns()}-{os.getpid()}"
-        tmp = root / f"{version}.partial"
-        tmp.mkdir()
+    from synth.versioned import new_version
+
+    with new_version(lexical_root(project)) as tmp:
         if ids:
             vocab = tokenizer.get_vocab_dict()
             model = bm25s.BM25()
@@ -119,11 +107,6 @@ def build_lexical(project, progress: bool = False) -> dict:
                 "documents": len(ids), "vocabulary": len(tokenizer.get_vocab_dict()) if ids else 0,
                 "store": stamp, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-        tmp.rename(root / version)
-        pointer = root / f"CURRENT.{os.getpid()}"
-        pointer.write_text(version)
-        os.replace(pointer, root / "CURRENT")
-        _prune(root, keep=version)
     return {"documents": len(ids), "vocabulary": meta["vocabulary"], "designs": designs,
             "seconds": round(time.perf_counter() - t0, 2)}
 
@@ -138,16 +121,6 @@ def ensure_lexical(project) -> dict:
     finally:
         store.close()
     return {**build_lexical(project), "rebuilt": True}
-
-
-def _prune(root: Path, keep: str) -> None:
-    """Drop old versions (but the previous one, which a reader may still be opening) and the
-    leftovers of builders killed mid-build (we hold the lock, so none is still writing)."""
-    versions = sorted((p for p in root.iterdir() if p.is_dir() and p.name.startswith("v")),
-                      key=lambda p: p.stat().st_mtime)
-    for p in versions:
-        if p.name.endswith(".partial") or (p.name != keep and p not in versions[-2:]):
-            shutil.rmtree(p, ignore_errors=True)
 
 
 class LexicalIndex:

@@ -100,6 +100,39 @@ def test_each_stored_vector_is_the_embedding_of_its_own_text(indexed):
     assert np.allclose(got[[ids.index(i) for i in sids]], want, atol=1e-3)
 
 
+def test_search_snapshot_matches_chroma_and_is_invalidated_by_writes(tmp_path, onnx_cache):
+    """The numpy snapshot used by cold searches gives Chroma's top-10, and is never used stale."""
+    from index.query_encoder import QueryEncoder
+    from index.snapshot import Snapshot
+
+    p = make_project(tmp_path / "review", onnx_cache, sample_records(12))
+    sync(p, progress=False)
+    idx = V.VectorIndex.open(p)
+    gen = V.gen_key(V.active_pointer(p))
+    with p.store() as s:
+        snap = Snapshot.load(p, s, gen)
+        assert snap is not None and snap.count("records") == 12 and snap.count("sentences") == idx.sentences.count()
+        for q in QueryEncoder.for_project(p).encode(QUERIES):
+            for kind in ("records", "sentences"):
+                assert [i for i, _ in snap.ranked(kind, q, 10)] == [h[0] for h in idx.query(q, k=10, kind=kind)]
+        s.upsert(_changed(Record.from_dict(json.loads(s.conn.execute("SELECT data FROM provenance LIMIT 1").fetchone()[0])),
+                          "A wholly new abstract about peer navigators in school counselling."))
+    from index import indexer
+
+    real = indexer.snapshot.write
+    indexer.snapshot.write = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)  # killed before the snapshot
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sync(p, progress=False)
+    finally:
+        indexer.snapshot.write = real
+    with p.store() as s:
+        assert Snapshot.load(p, s, gen) is None  # vectors changed since: searches fall back to Chroma
+    assert sync(p, progress=False)["embedded"] == 0  # nothing left to embed, but the snapshot is rewritten
+    with p.store() as s:
+        assert Snapshot.load(p, s, gen) is not None
+
+
 def test_onnx_query_path_top10_identical_to_sentence_transformers(indexed):
     from index.embedder import load_model
     from index.query_encoder import QueryEncoder
@@ -292,3 +325,13 @@ def test_selective_filter_falls_back_to_prefiltered_ids_exactly(indexed, monkeyp
     sids = [f"{r}:{i}" for r, i in rows(p, "SELECT record_id, idx FROM sentences") if r in allowed]
     ids, mat = idx.get_vectors(sids)
     assert [h[0] for h in hits] == [ids[i] for i in np.argsort(-(mat @ q))[:4]]
+
+
+def test_an_index_too_large_for_a_snapshot_is_searched_through_chroma(tmp_path, onnx_cache, monkeypatch):
+    from index import snapshot
+
+    monkeypatch.setattr(snapshot, "MAX_VECTORS", 5)
+    p = make_project(tmp_path / "review", onnx_cache, sample_records(6))
+    sync(p, progress=False)
+    with p.store() as s:
+        assert snapshot.Snapshot.load(p, s, V.gen_key(V.active_pointer(p))) is None

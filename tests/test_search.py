@@ -252,20 +252,40 @@ def test_index_built_with_another_model_is_refused(indexed, tmp_path):
 
 
 # ------------------------------------------------------------------ fast cold start
-def test_search_process_never_imports_torch(indexed):
-    project, ids = indexed
+def _search_probe(project, query="peer navigator"):
+    """Run `synth search` in a fresh process; report which heavy modules it imported."""
     probe = (
         "import sys\n"
         "from synth.cli import main\n"
         "try:\n"
         "    main()\n"
         "except SystemExit as e:\n"
-        "    heavy = sorted(m for m in ('torch', 'sentence_transformers', 'scrapy', 'transformers') if m in sys.modules)\n"
+        "    heavy = sorted(m for m in ('torch', 'sentence_transformers', 'scrapy', 'transformers', 'chromadb') if m in sys.modules)\n"
         "    print('HEAVY', heavy, 'EXIT', e.code, file=sys.stderr)\n"
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    r = subprocess.run([sys.executable, "-c", probe, "--project", str(project.root), "search", "peer navigator", "--json", "-k", "1"],
-                       capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run([sys.executable, "-c", probe, "--project", str(project.root), "search", query, "--json", "-k", "1"],
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_search_process_never_imports_torch_nor_chromadb(indexed):
+    project, ids = indexed
+    r = _search_probe(project)
     assert "HEAVY [] EXIT 0" in r.stderr, r.stderr
+    assert json.loads(r.stdout.splitlines()[0])["id"] == ids["navigator"]
+
+
+def test_a_stale_snapshot_falls_back_to_chroma_with_the_same_answer(indexed):
+    from index.snapshot import DIRTY
+
+    project, ids = indexed
+    with project.store() as s:
+        s.set_meta(DIRTY, "1")  # as left by a sync killed after writing vectors
+    try:
+        r = _search_probe(project)
+    finally:
+        with project.store() as s:
+            s.set_meta(DIRTY, "0")
+    assert "HEAVY ['chromadb'] EXIT 0" in r.stderr, r.stderr
     assert json.loads(r.stdout.splitlines()[0])["id"] == ids["navigator"]
 

@@ -1,0 +1,127 @@
+"""A read-only numpy snapshot of the active collections, for `synth search`'s cold start.
+
+A fresh `synth search` process would spend ~0.8 s importing chromadb alone. Chroma stays the
+vector store; after every `synth index` that changed it, its vectors are also written here as
+float32 matrices (exact search over a memory-mapped matrix costs milliseconds at 10k records),
+versioned and swapped in atomically (synth/versioned.py).
+
+Validity: sync sets meta `index.snapshot_dirty` before its first Chroma write and clears it
+after writing the snapshot, so a snapshot is used only when it was written from the active
+generation with nothing written to Chroma since. A crash in between leaves the flag set: the
+searcher falls back to Chroma and the next `synth index` rewrites the snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+DIRTY = "index.snapshot_dirty"
+KINDS = ("records", "sentences")
+# Exact search costs ~8 ms per 100k vectors here: beyond this, Chroma's HNSW is faster per query
+# and the import cost is worth paying, so larger indexes get no snapshot (searches use Chroma).
+MAX_VECTORS = 200_000
+
+
+def snapshot_root(project) -> Path:
+    return project.data_dir / "vectors"
+
+
+def mark_dirty(store) -> None:
+    if store.get_meta(DIRTY) != "1":
+        store.set_meta(DIRTY, "1")
+
+
+def needs_write(project, store, gen: str) -> bool:
+    snap = _meta(project)
+    return store.get_meta(DIRTY) == "1" or snap is None or snap.get("gen") != gen
+
+
+def write(project, store, collections: dict, dim: int, gen: str, batch: int = 5000) -> dict:
+    """Copy the collections' vectors into a new snapshot version (bounded memory: streamed).
+    An index above MAX_VECTORS gets none: it stays marked dirty, so searches use Chroma."""
+    from index.vectors import VectorIndex
+    from synth.versioned import new_version
+
+    if max(col.count() for col in collections.values()) > MAX_VECTORS:
+        mark_dirty(store)
+        return {}
+    counts = {}
+    with new_version(snapshot_root(project)) as tmp:
+        for kind in KINDS:
+            col = collections[kind]
+            n = col.count()
+            mat = np.lib.format.open_memmap(tmp / f"{kind}.npy", mode="w+", dtype=np.float32, shape=(n, dim))
+            ids: list[str] = []
+            for page_ids, page in VectorIndex._iter(col, batch, False):
+                take = min(len(page_ids), n - len(ids))  # a concurrent writer cannot overflow the file
+                mat[len(ids):len(ids) + take] = page[:take]
+                ids.extend(page_ids[:take])
+            mat.flush()
+            del mat
+            (tmp / f"{kind}.ids.json").write_text(json.dumps(ids))
+            counts[kind] = len(ids)
+        (tmp / "meta.json").write_text(json.dumps({"gen": gen, "dim": dim, **counts}))
+    store.set_meta(DIRTY, "0")
+    return counts
+
+
+def _meta(project) -> dict | None:
+    from synth.versioned import current
+
+    folder = current(snapshot_root(project))
+    try:
+        return json.loads((folder / "meta.json").read_text()) if folder else None
+    except FileNotFoundError:
+        return None
+
+
+class Snapshot:
+    """Exact nearest neighbours over the memory-mapped matrices of one snapshot version."""
+
+    def __init__(self, folder: Path):
+        self.meta = json.loads((folder / "meta.json").read_text())
+        self.ids = {k: json.loads((folder / f"{k}.ids.json").read_text()) for k in KINDS}
+        self.mats = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in KINDS}
+        self._pos: dict[str, dict[str, int]] = {}
+
+    @classmethod
+    def load(cls, project, store, gen: str | None) -> "Snapshot | None":
+        """The snapshot if it is current for generation GEN, else None (use Chroma)."""
+        from synth.versioned import current
+
+        if gen is None or store.get_meta(DIRTY) == "1":
+            return None
+        for _ in range(3):  # a rebuild may swap versions between reading CURRENT and opening files
+            folder = current(snapshot_root(project))
+            if folder is None:
+                return None
+            try:
+                snap = cls(folder)
+            except FileNotFoundError:
+                continue
+            return snap if snap.meta.get("gen") == gen else None
+        return None
+
+    def count(self, kind: str) -> int:
+        return len(self.ids[kind])
+
+    def ranked(self, kind: str, q: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """The N best (id, cosine) for unit query Q, best first (vectors are L2-normalised)."""
+        mat, ids = self.mats[kind], self.ids[kind]
+        if not ids or n <= 0:
+            return []
+        scores = mat @ q.astype(np.float32)
+        n = min(n, len(ids))
+        top = np.argpartition(-scores, n - 1)[:n] if n < len(ids) else np.arange(len(ids))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(ids[i], float(scores[i])) for i in top]
+
+    def get_vectors(self, ids, kind: str) -> tuple[list[str], np.ndarray]:
+        if kind not in self._pos:
+            self._pos[kind] = {i: n for n, i in enumerate(self.ids[kind])}
+        pos = self._pos[kind]
+        found = [i for i in ids if i in pos]
+        return found, np.asarray(self.mats[kind][[pos[i] for i in found]]) if found else np.zeros((0, self.meta["dim"]), np.float32)
