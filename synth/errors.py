@@ -14,6 +14,7 @@ class SynthError(click.ClickException):
     exit_code = EXIT_USAGE
 
     def __init__(self, message: str, exit_code: int | None = None):
-        super().__init__(message)
+        # One line, always: messages may quote user data (a CSV header cell, a title) holding newlines.
+        super().__init__(" ".join(str(message).split()))
         if exit_code is not None:
             self.exit_code = exit_code

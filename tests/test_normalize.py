@@ -18,3 +18,9 @@ def test_identifiers():
     assert normalize_doi("https://doi.org/10.1016/J.X.2020.01.002.") == "10.1016/j.x.2020.01.002"
     assert normalize_pmcid("pmc12345") == "PMC12345"
     assert normalize_doi("not a doi") is None
+
+
+def test_user_errors_are_one_line_even_when_quoting_multiline_data():
+    from synth.errors import SynthError
+
+    assert SynthError("no title column (columns: a, \"b\nc\")").message == 'no title column (columns: a, "b c")'
