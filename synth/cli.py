@@ -12,7 +12,6 @@ import sys
 import click
 
 from synth import __version__
-from synth.errors import SynthError
 
 
 class Context:

@@ -9,7 +9,6 @@ titles but different DOIs, and must stay apart).
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 
 from rapidfuzz import fuzz, process
 

@@ -4,7 +4,6 @@ record emission with --max, page-level retries and failure recording."""
 from __future__ import annotations
 
 import os
-from datetime import date
 from urllib.parse import urlencode, urljoin
 
 import scrapy
@@ -16,15 +15,6 @@ from spiders.state import SourceRun
 
 # Aim a little under the limit so network jitter can never push a 1-s window over it.
 RATE_MARGIN = 0.98
-
-
-def parse_date(value, what: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(f"{what} must be a date as YYYY-MM-DD, got {value!r}") from None
 
 
 class SynthSpider(scrapy.Spider):
@@ -44,9 +34,10 @@ class SynthSpider(scrapy.Spider):
         self.base_url = self.cfg["base_url"].rstrip("/") + "/"
         self.own_store = state is None
         if state is None:
+            from synth.harvest import resolve_window
+
             store = self.project.store()
-            since_d = parse_date(since or self.harvest_cfg.get("since") or "2000-01-01", "since")
-            until_d = parse_date(until or self.harvest_cfg.get("until") or date.today().isoformat(), "until")
+            since_d, until_d = resolve_window(self.project, since, until)  # same defaults as `synth harvest`
             state = SourceRun(self.name, store, store.start_run("harvest"), self.cfg["query"], since_d, until_d,
                               max_records=int(max) if max not in (None, "") else None)
         self.state = state

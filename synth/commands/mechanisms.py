@@ -107,7 +107,8 @@ def theory_add(ctx, mechanism_id, name, description, phrases, from_emergent):
 @pass_ctx
 def mechanisms_cmd(ctx, as_json, recode, force):
     """Evidence by mechanism: records, fragments, top outcomes and contexts; emergent candidates."""
-    from synth.mechanisms.codes import excluded_ids, relevance_min, summary
+    from synth.mechanisms.codes import relevance_min, summary
+    from synth.screening import excluded_ids
     from synth.mechanisms.emergent import list_clusters
     from synth.mechanisms.theory import load_theory
 
@@ -171,7 +172,8 @@ def mechanisms_cmd(ctx, as_json, recode, force):
 @pass_ctx
 def evidence_cmd(ctx, mechanism, outcome, context, as_json, include_excluded):
     """Evidence fragments for MECHANISM (a theory id or emergent:E1), with citations."""
-    from synth.mechanisms.codes import effective_mechanisms, excluded_ids, record_kind_codes
+    from synth.mechanisms.codes import effective_mechanisms, record_kind_codes
+    from synth.screening import excluded_ids
     from synth.mechanisms.emergent import cluster_members, list_clusters
     from synth.mechanisms.theory import load_theory
 

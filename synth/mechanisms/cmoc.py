@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from synth.mechanisms.codes import effective_mechanisms, excluded_ids, record_kind_codes, theory_names
+from synth.mechanisms.codes import effective_mechanisms, record_kind_codes, theory_names
+from synth.screening import excluded_ids
 
 
 def configurations(project, mechanism: str | None = None, include_excluded: bool = False, store=None) -> list[dict]:

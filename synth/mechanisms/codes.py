@@ -12,7 +12,6 @@ import json
 from collections import Counter, defaultdict
 
 from synth.mechanisms.curation import decisions
-from synth.screening import excluded_ids
 
 DEFAULT_RELEVANCE_MIN = 0.5
 
