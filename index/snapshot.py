@@ -2,7 +2,7 @@
 
 A fresh `synth search` process would spend ~0.8 s importing chromadb alone. Chroma stays the
 vector store; after every `synth index` that changed it, its vectors are also written here as
-float32 matrices (exact search over a memory-mapped matrix costs milliseconds at 10k records),
+raw float32 matrices (exact search over a memory-mapped matrix costs milliseconds at 10k records),
 versioned and swapped in atomically (synth/versioned.py).
 
 Validity: sync sets meta `index.snapshot_dirty` before its first Chroma write and clears it
@@ -51,16 +51,13 @@ def write(project, store, collections: dict, dim: int, gen: str, batch: int = 50
     counts = {}
     with new_version(snapshot_root(project)) as tmp:
         for kind in KINDS:
-            col = collections[kind]
-            n = col.count()
-            mat = np.lib.format.open_memmap(tmp / f"{kind}.npy", mode="w+", dtype=np.float32, shape=(n, dim))
             ids: list[str] = []
-            for page_ids, page in VectorIndex._iter(col, batch, False):
-                take = min(len(page_ids), n - len(ids))  # a concurrent writer cannot overflow the file
-                mat[len(ids):len(ids) + take] = page[:take]
-                ids.extend(page_ids[:take])
-            mat.flush()
-            del mat
+            # Plain sequential writes, not a writable memmap: dirty mapped pages would count
+            # towards the indexing process's memory; this holds one page of vectors at a time.
+            with open(tmp / f"{kind}.f32", "wb") as f:
+                for page_ids, page in VectorIndex._iter(collections[kind], batch, False):
+                    f.write(np.ascontiguousarray(page, dtype=np.float32).tobytes())
+                    ids.extend(page_ids)
             (tmp / f"{kind}.ids.json").write_text(json.dumps(ids))
             counts[kind] = len(ids)
         (tmp / "meta.json").write_text(json.dumps({"gen": gen, "dim": dim, **counts}))
@@ -84,7 +81,9 @@ class Snapshot:
     def __init__(self, folder: Path):
         self.meta = json.loads((folder / "meta.json").read_text())
         self.ids = {k: json.loads((folder / f"{k}.ids.json").read_text()) for k in KINDS}
-        self.mats = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in KINDS}
+        dim = self.meta["dim"]
+        self.mats = {k: (np.memmap(folder / f"{k}.f32", dtype=np.float32, mode="r", shape=(len(self.ids[k]), dim))
+                         if self.ids[k] else np.zeros((0, dim), np.float32)) for k in KINDS}
         self._pos: dict[str, dict[str, int]] = {}
 
     @classmethod
