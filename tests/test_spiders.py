@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 
 from synth.fakeapi import FakeAPIServer, Faults, load_sample_corpus
-from synth.fakeapi.corpus import openalex_id
-from synth.fakeapi.europepmc import ids_of
 from synth.project import init_project
 from synth.records import SOURCES
 from synth.store import Store
+from refresh_support import source_ids
 
 REPO = Path(__file__).resolve().parents[1]
 SYNTH = str(Path(sys.executable).parent / "synth")  # the installed console script
@@ -62,15 +61,6 @@ def harvest(project: Path, *args: str, timeout: int = 120) -> tuple[int, dict, s
                           capture_output=True, text=True, timeout=timeout)
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     return proc.returncode, {r["source"]: r for r in rows}, proc.stderr
-
-
-def source_ids(api, source: str) -> dict[str, str]:
-    """{study key: the id `source` files it under} for every study the fake serves from `source`."""
-    out = {}
-    for v in api.records(source):
-        out[v["key"]] = {"pubmed": lambda: str(v["pmid"]), "europepmc": lambda: ":".join(ids_of(v)),
-                         "openalex": lambda: openalex_id(v), "crossref": lambda: str(v["doi"]).lower()}[source]()
-    return out
 
 
 def record_of_each_study(store: Store, api, sources=SOURCES) -> dict[str, set[str]]:
