@@ -88,8 +88,9 @@ def fill_store(store, records) -> int:
     return n
 
 
-def make_tiny_model(path) -> str:
-    """A 1-layer, 64-wide BERT with MiniLM's tokenizer, saved as a sentence-transformers folder.
+def make_tiny_model(path, dim: int = 64) -> str:
+    """A 1-layer, 64-wide BERT with MiniLM's tokenizer, saved as a sentence-transformers folder;
+    with DIM other than 64, a linear layer projects to DIM (384: vectors the size of MiniLM's).
 
     Used only where a benchmark measures the pipeline around the model (memory, incremental
     overheads) at 10-20k records, which would take hours with MiniLM on 2 CPU cores.
@@ -115,7 +116,8 @@ def make_tiny_model(path) -> str:
     tok.save_pretrained(str(hf))
     word = models.Transformer(str(hf), max_seq_length=256)
     pool = models.Pooling(64, pooling_mode="mean")
-    SentenceTransformer(modules=[word, pool, models.Normalize()]).save(str(path))
+    mods = [word, pool] + ([models.Dense(64, dim, activation_function=torch.nn.Identity())] if dim != 64 else [])
+    SentenceTransformer(modules=[*mods, models.Normalize()]).save(str(path))
     return str(path)
 
 

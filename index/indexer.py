@@ -10,26 +10,28 @@ check(): compares the store, the index_state table and what Chroma actually hold
 
 Crash safety: vectors are upserted before the SQLite state row that records them, so a crash
 re-embeds at most one chunk; a rebuild fills new collections and switches the pointer last.
+
+Memory: records stream from the store a chunk at a time, and sentence vectors go to bounded
+shards (index/shards.py). With embedded Chroma the client is closed and reopened whenever work
+moves to another shard, so the process holds one shard's HNSW graph, not the corpus's.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import time
 from typing import Iterable
 
 import numpy as np
 
-from index import vectors as V
-from synth.errors import SynthError
 from index import snapshot
+from index import vectors as V
+from index.shards import SHARD_VECTORS, Shards, shard_name, shard_numbers
+from synth.errors import SynthError
 from synth.sentences import split_abstract
 
 CHUNK_RECORDS = 256  # records embedded per step: bounds memory, and is enough to sort batches by length
-
-
-def _ensure_state(store) -> None:
-    store.conn.executescript(V.STATE_SCHEMA)
 
 
 def record_text(rec: dict) -> str:
@@ -54,19 +56,31 @@ def _dim(model) -> int:
     return int(get())
 
 
+def trim_heap() -> None:
+    """Give freed heap back to the OS. glibc keeps it otherwise, so a closed shard's graph and each
+    chunk's tokenizer and activation buffers would stay in RSS and pile up over a long run."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        pass
+
+
 class _Session:
     """One sync: the store, the Chroma client, the target generation, the model (lazily)."""
 
     def __init__(self, project, model: str | None, chroma_url: str | None, progress: bool):
         self.project = project
         self.store = project.store()
-        _ensure_state(self.store)
+        V.ensure_state(self.store.conn)
         self.model_name = V.configured_model(project, model)
         self.location = V.chroma_location(project, chroma_url)
         self.client = V.make_client(project, self.location)
         self.batch_size = int(project.section("index").get("batch_size") or 64)
         self.progress = progress
         self._model = None
+        self.target: dict | None = None
+        self.rec_col = None
+        self.sents: Shards | None = None
 
     @property
     def model(self):
@@ -92,19 +106,30 @@ class _Session:
         except Exception:  # noqa: BLE001 - NotFoundError differs across chromadb versions
             return False
 
-    def open_target(self, pointer: dict, create: bool):
-        cols = []
-        for kind in ("records", "sentences"):
-            if create:
-                col = self.client.get_or_create_collection(pointer[kind], metadata=V.collection_metadata(pointer, kind))
-            else:
-                col = self.client.get_collection(pointer[kind])
+    def open_target(self, pointer: dict, create: bool) -> None:
+        """Open (or create) POINTER's collections as self.rec_col and self.sents."""
+        self.target = pointer
+        if create:
+            self.rec_col = self.client.get_or_create_collection(pointer["records"], metadata=V.collection_metadata(pointer, "records"))
+        else:
+            self.rec_col = self.client.get_collection(pointer["records"])
+        self.sents = Shards(self.client, pointer["sentences"], V.collection_metadata(pointer, "sentences"))
+        for name, col in ((pointer["records"], self.rec_col), (pointer["sentences"], self.sents.shard(0, create))):
             pinned = col.metadata or {}
             if pinned.get("synth_model") != pointer["model"] or int(pinned.get("synth_dim", -1)) != pointer["dim"]:
-                raise SynthError(f"collection {pointer[kind]} holds model {pinned.get('synth_model')!r}, "
+                raise SynthError(f"collection {name} holds model {pinned.get('synth_model')!r}, "
                                  f"not {pointer['model']!r}; run `synth index --rebuild`")
-            cols.append(col)
-        return cols
+
+    def release(self) -> None:
+        """Embedded Chroma keeps the HNSW graph of every collection it touched in this process:
+        close the client (the graphs go with it) and reopen, so memory holds one shard at a time.
+        A server holds its graphs itself: nothing to do."""
+        if self.location != "embedded":
+            return
+        self.client.close()
+        trim_heap()
+        self.client = V.make_client(self.project, self.location)
+        self.open_target(self.target, create=False)
 
     def next_generation(self) -> int:
         gens = [0]
@@ -164,13 +189,13 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
         create = True
     else:
         target, create = active, False
-    rec_col, sent_col = s.open_target(target, create)
+    s.open_target(target, create)
     gen = V.gen_key(target)
 
     _ensure_onnx(s, target)
-    removed = _remove_orphans(s, gen, rec_col, sent_col)
-    meta_updated = _refresh_metadata(s, gen, rec_col, sent_col)
-    embedded, sentences, changed, seconds_embedding, tokens = _embed_pending(s, gen, target, rec_col, sent_col)
+    removed = _remove_orphans(s, gen)
+    meta_updated = _refresh_metadata(s, gen)
+    embedded, sentences, changed, seconds_embedding, tokens = _embed_pending(s, gen)
 
     if switching:
         old = active
@@ -180,7 +205,10 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
             _drop_generation(s, old)
     store.conn.execute("DELETE FROM sentences WHERE record_id NOT IN (SELECT id FROM records WHERE merged_into IS NULL)")
     if s.location == "embedded" and snapshot.needs_write(s.project, store, gen):
-        snapshot.write(s.project, store, {"records": rec_col, "sentences": sent_col}, target["dim"], gen)
+        n_rec, n_sent = store.conn.execute("SELECT COUNT(*), COALESCE(SUM(sentences), 0) FROM index_state WHERE gen=?", (gen,)).fetchone()
+        s.release()  # the snapshot is read shard by shard: start with nothing resident
+        snapshot.write(s.project, store, {"records": lambda: _pages(s, "records"), "sentences": lambda: _pages(s, "sentences")},
+                       target["dim"], gen, max(n_rec, n_sent))
     total = store.count()
     return {
         "model": target["model"],
@@ -210,10 +238,21 @@ def _ensure_onnx(s: _Session, target: dict) -> None:
         export(s.model, target["model"], folder)
 
 
+def _pages(s: _Session, kind: str, batch: int = 1000):
+    """(ids, matrix) pages of every vector of KIND, one sentence shard resident at a time."""
+    if kind == "records":
+        yield from V.VectorIndex._iter(s.rec_col, batch, False)
+        return
+    for k in shard_numbers(s.client, s.target["sentences"]):
+        yield from V.VectorIndex._iter(s.sents.shard(k), batch, False)
+        s.release()
+
+
 def _drop_generation(s: _Session, pointer: dict) -> None:
-    for kind in ("records", "sentences"):
+    names = [pointer["records"]] + [shard_name(pointer["sentences"], k) for k in shard_numbers(s.client, pointer["sentences"])]
+    for name in names:
         try:
-            s.client.delete_collection(pointer[kind])
+            s.client.delete_collection(name)
         except Exception:  # noqa: BLE001 - already gone
             pass
     s.store.conn.execute("DELETE FROM index_state WHERE gen=?", (V.gen_key(pointer),))
@@ -229,20 +268,23 @@ def _delete_ids(col, ids: list[str], chunk: int = 2000) -> None:
         col.delete(ids=ids[i:i + chunk])
 
 
-def _remove_orphans(s: _Session, gen: str, rec_col, sent_col) -> int:
-    """Records merged away or deleted in the store leave the index."""
+def _remove_orphans(s: _Session, gen: str) -> int:
+    """Records merged away or deleted in the store leave the index (shard by shard)."""
     rows = s.store.conn.execute(
-        "SELECT record_id, sentences FROM index_state WHERE gen=? AND record_id NOT IN "
-        "(SELECT id FROM records WHERE merged_into IS NULL)", (gen,)).fetchall()
+        "SELECT record_id, sentences, shard FROM index_state WHERE gen=? AND record_id NOT IN "
+        "(SELECT id FROM records WHERE merged_into IS NULL) ORDER BY shard, record_id", (gen,)).fetchall()
     if rows:
         snapshot.mark_dirty(s.store)
-    for i in range(0, len(rows), 500):
-        part = rows[i:i + 500]
-        ids = [r[0] for r in part]
-        _delete_ids(rec_col, ids)
-        _delete_ids(sent_col, [sid for r in part for sid in _sentence_ids(r[0], r[1])])
-        with s.store.transaction() as c:
-            c.executemany("DELETE FROM index_state WHERE gen=? AND record_id=?", [(gen, rid) for rid in ids])
+    for shard in sorted({r[2] for r in rows}):
+        mine = [r for r in rows if r[2] == shard]
+        for i in range(0, len(mine), 500):
+            part = mine[i:i + 500]
+            ids = [r[0] for r in part]
+            _delete_ids(s.rec_col, ids)
+            _delete_ids(s.sents.shard(shard, create=True), [sid for r in part for sid in _sentence_ids(r[0], r[1])])
+            with s.store.transaction() as c:
+                c.executemany("DELETE FROM index_state WHERE gen=? AND record_id=?", [(gen, rid) for rid in ids])
+        s.release()
     return len(rows)
 
 
@@ -250,11 +292,22 @@ def _sources_sql(alias: str = "records") -> str:
     return f"(SELECT group_concat(DISTINCT p.source) FROM provenance p WHERE p.record_id={alias}.id)"
 
 
-def _refresh_metadata(s: _Session, gen: str, rec_col, sent_col) -> int:
-    """Sources and design change without the text changing: update metadata, do not re-embed."""
+def _refresh_metadata(s: _Session, gen: str) -> int:
+    """Sources and design change without the text changing: update metadata, do not re-embed.
+    One sentence shard at a time."""
     q = (f"SELECT records.id, records.year, records.design, {_sources_sql()} AS srcs, st.meta_hash, st.sentences "
-         "FROM records JOIN index_state st ON st.gen=? AND st.record_id=records.id "
+         "FROM records JOIN index_state st ON st.gen=? AND st.record_id=records.id AND st.shard=? "
          "WHERE records.merged_into IS NULL AND st.content_hash=records.content_hash")
+    updated = 0
+    for (shard,) in s.store.conn.execute("SELECT DISTINCT shard FROM index_state WHERE gen=? ORDER BY shard", (gen,)).fetchall():
+        n = _refresh_shard_metadata(s, gen, q, shard)
+        updated += n
+        if n:
+            s.release()
+    return updated
+
+
+def _refresh_shard_metadata(s: _Session, gen: str, q: str, shard: int) -> int:
     updated = 0
     pending: list[tuple] = []
 
@@ -262,7 +315,8 @@ def _refresh_metadata(s: _Session, gen: str, rec_col, sent_col) -> int:
         nonlocal updated
         if not pending:
             return
-        rec_col.update(ids=[p[0] for p in pending], metadatas=[p[1] for p in pending])
+        s.rec_col.update(ids=[p[0] for p in pending], metadatas=[p[1] for p in pending])
+        sent_col = s.sents.shard(shard, create=True)
         sids, smds = [], []
         for rid, md, _, n in pending:
             for i in range(n):
@@ -275,7 +329,7 @@ def _refresh_metadata(s: _Session, gen: str, rec_col, sent_col) -> int:
         updated += len(pending)
         pending.clear()
 
-    for row in _stream(s.store.conn, q, (gen,)):
+    for row in _stream(s.store.conn, q, (gen, shard)):
         md = V.record_metadata({"id": row[0], "year": row[1], "design": row[2]}, (row[3] or "").split(",") if row[3] else [])
         h = V.meta_hash(md)
         if h != row[4]:
@@ -297,7 +351,7 @@ def _stream(conn, q: str, params: tuple, batch: int = 2000):
         last = page[-1][0]
 
 
-def _embed_pending(s: _Session, gen: str, target: dict, rec_col, sent_col) -> tuple[int, int, int, float, int]:
+def _embed_pending(s: _Session, gen: str) -> tuple[int, int, int, float, int]:
     from index.progress import progress_bar
 
     store = s.store
@@ -308,22 +362,38 @@ def _embed_pending(s: _Session, gen: str, target: dict, rec_col, sent_col) -> tu
         return 0, 0, 0, 0.0, 0
     model = s.model
     max_batch = _max_batch(s.client)
-    embedded = sentences_written = changed = tokens = 0
-    t_embed = 0.0
+    # New records fill the last shard until it holds SHARD_VECTORS sentences, then open the next.
+    row = store.conn.execute("SELECT shard, SUM(sentences) FROM index_state WHERE gen=? GROUP BY shard "
+                             "ORDER BY shard DESC LIMIT 1", (gen,)).fetchone()
+    shard, fill = (row[0], row[1]) if row else (0, 0)
+    totals = [0, 0, 0, 0.0, 0]  # embedded, sentences, changed, seconds embedding, tokens
+
+    def step(chunk: list[dict]) -> None:
+        nonlocal shard, fill
+        if fill >= SHARD_VECTORS:
+            shard, fill = shard + 1, 0
+        *got, added, touched = _embed_chunk(s, gen, chunk, model, shard, max_batch)
+        for i, v in enumerate(got):
+            totals[i] += v
+        fill += added
+        if touched - {shard} or fill >= SHARD_VECTORS:
+            s.release()  # moving on from a shard: let its graph go
+        else:
+            trim_heap()
+
     with progress_bar(s.progress) as bar:
         task = bar.add_task(f"Embedding {todo:,} records", total=todo, unit="records")
         chunk: list[dict] = []
         for rec in store.iter_records(where, (gen,), batch=CHUNK_RECORDS):
             chunk.append(rec)
             if len(chunk) >= CHUNK_RECORDS:
-                e, n, c, dt, tk = _embed_chunk(s, gen, chunk, model, rec_col, sent_col, max_batch)
-                embedded, sentences_written, changed, t_embed, tokens = embedded + e, sentences_written + n, changed + c, t_embed + dt, tokens + tk
+                step(chunk)
                 bar.advance(task, len(chunk))
                 chunk = []
         if chunk:
-            e, n, c, dt, tk = _embed_chunk(s, gen, chunk, model, rec_col, sent_col, max_batch)
-            embedded, sentences_written, changed, t_embed, tokens = embedded + e, sentences_written + n, changed + c, t_embed + dt, tokens + tk
+            step(chunk)
             bar.advance(task, len(chunk))
+    embedded, sentences_written, changed, t_embed, tokens = totals
     return embedded, sentences_written, changed, t_embed, tokens
 
 
@@ -339,12 +409,16 @@ def _upsert(col, ids, vecs, mds, max_batch: int) -> None:
         col.upsert(ids=ids[i:i + max_batch], embeddings=vecs[i:i + max_batch], metadatas=mds[i:i + max_batch])
 
 
-def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, rec_col, sent_col, max_batch: int):
+def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, shard: int, max_batch: int):
+    """Embed CHUNK: new records' sentences go to SHARD, a changed record's stay in its own shard.
+    Returns the counts, the sentences added to SHARD, and the shards touched."""
     store = s.store
     snapshot.mark_dirty(store)  # before any vector is written: the search snapshot is stale from here
     ids = [r["id"] for r in chunk]
     marks = ",".join("?" * len(ids))
-    prev = dict(store.conn.execute(f"SELECT record_id, sentences FROM index_state WHERE gen=? AND record_id IN ({marks})", (gen, *ids)).fetchall())
+    prev_rows = store.conn.execute(f"SELECT record_id, sentences, shard FROM index_state WHERE gen=? AND record_id IN ({marks})", (gen, *ids)).fetchall()
+    prev = {r[0]: r[1] for r in prev_rows}
+    home = {rid: shard for rid in ids} | {r[0]: r[2] for r in prev_rows}
     srcs = {}
     for rid, src in store.conn.execute(f"SELECT record_id, group_concat(DISTINCT source) FROM provenance WHERE record_id IN ({marks}) GROUP BY record_id", ids):
         srcs[rid] = src.split(",") if src else []
@@ -373,13 +447,17 @@ def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, rec_col, sent_
     dt = time.perf_counter() - t
     tokens = _count_tokens(model, texts)
     n_rec = len(chunk)
-    _upsert(rec_col, ids, vecs[:n_rec], rec_mds, max_batch)
-    if sent_ids:
-        _upsert(sent_col, sent_ids, vecs[n_rec:], sent_mds, max_batch)
-    # A changed record with fewer sentences than before: drop the tail.
-    stale = [sid for rid, n_old in prev.items() for sid in _sentence_ids(rid, range(len(splits[rid]), n_old))]
-    if stale:
-        _delete_ids(sent_col, stale)
+    _upsert(s.rec_col, ids, vecs[:n_rec], rec_mds, max_batch)
+    sent_home = np.array([home[sid.rsplit(":", 1)[0]] for sid in sent_ids], dtype=np.int64)
+    for k in sorted(set(home.values())):
+        rows = np.flatnonzero(sent_home == k)
+        if len(rows):
+            _upsert(s.sents.shard(k, create=True), [sent_ids[i] for i in rows], vecs[n_rec:][rows], [sent_mds[i] for i in rows], max_batch)
+        # A changed record with fewer sentences than before: drop the tail.
+        stale = [sid for rid, n_old in prev.items() if home[rid] == k for sid in _sentence_ids(rid, range(len(splits[rid]), n_old))]
+        if stale:
+            _delete_ids(s.sents.shard(k, create=True), stale)
+    added = sum(len(splits[rid]) - prev.get(rid, 0) for rid in ids if home[rid] == shard)
 
     with store.transaction() as c:
         for rec in chunk:
@@ -390,12 +468,12 @@ def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, rec_col, sent_
                 c.execute("DELETE FROM sentences WHERE record_id=?", (rid,))
                 c.executemany("INSERT INTO sentences(record_id, idx, section, text) VALUES (?,?,?,?)", new)
         c.executemany(
-            "INSERT INTO index_state(gen, record_id, content_hash, meta_hash, sentences) VALUES (?,?,?,?,?) "
+            "INSERT INTO index_state(gen, record_id, content_hash, meta_hash, sentences, shard) VALUES (?,?,?,?,?,?) "
             "ON CONFLICT(gen, record_id) DO UPDATE SET content_hash=excluded.content_hash, meta_hash=excluded.meta_hash, "
-            "sentences=excluded.sentences",
-            [(gen, rec["id"], rec["content_hash"], V.meta_hash(md), len(splits[rec["id"]])) for rec, md in zip(chunk, rec_mds)],
+            "sentences=excluded.sentences, shard=excluded.shard",
+            [(gen, rec["id"], rec["content_hash"], V.meta_hash(md), len(splits[rec["id"]]), home[rec["id"]]) for rec, md in zip(chunk, rec_mds)],
         )
-    return n_rec, len(sent_ids), len(prev), dt, tokens
+    return n_rec, len(sent_ids), len(prev), dt, tokens, added, set(home.values())
 
 
 def _count_tokens(model, texts: list[str]) -> int:
@@ -434,22 +512,25 @@ def check(project, repair: bool = False, chroma_url: str | None = None, progress
         V.check_model(project, active)
         if not s.collections_exist(active):
             raise SynthError(f"the index collections are missing at {s.location}; run `synth index --rebuild`")
-        rec_col, sent_col = s.open_target(active, create=False)
+        s.open_target(active, create=False)
         gen = V.gen_key(active)
         conn = store.conn
         live_hash = dict(conn.execute("SELECT id, content_hash FROM records WHERE merged_into IS NULL"))
-        state = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT record_id, content_hash, sentences FROM index_state WHERE gen=?", (gen,))}
-        rec_ids = _all_ids(rec_col)
-        sent_ids = _all_ids(sent_col)
+        state = {r[0]: (r[1], r[2], r[3]) for r in conn.execute("SELECT record_id, content_hash, sentences, shard FROM index_state WHERE gen=?", (gen,))}
+        rec_ids = _all_ids(s.rec_col)
+        sent_ids: set[tuple[str, int]] = set()  # (sentence id, shard): a vector in the wrong shard counts as orphan + lost
+        for k in shard_numbers(s.client, active["sentences"]):
+            sent_ids |= {(sid, k) for sid in _all_ids(s.sents.shard(k))}
+            s.release()
         missing = [rid for rid in live_hash if rid not in state]
         stale = [rid for rid, h in live_hash.items() if rid in state and state[rid][0] != h]
-        expected_sent = {sid for rid, (_, n) in state.items() if rid in live_hash for sid in _sentence_ids(rid, n)}
+        expected_sent = {(sid, k) for rid, (_, n, k) in state.items() if rid in live_hash for sid in _sentence_ids(rid, n)}
         orphan_recs = sorted(rec_ids - set(live_hash))
         orphan_sents = sorted(sent_ids - expected_sent)
         lost = sorted({rid for rid in state if rid in live_hash and rid not in rec_ids}
-                      | {sid.rsplit(":", 1)[0] for sid in expected_sent - sent_ids})
+                      | {sid.rsplit(":", 1)[0] for sid, _ in expected_sent - sent_ids})
         sentence_rows = dict(conn.execute("SELECT record_id, COUNT(*) FROM sentences GROUP BY record_id"))
-        bad_rows = sorted(rid for rid, (h, n) in state.items() if rid in live_hash and h == live_hash[rid] and sentence_rows.get(rid, 0) != n)
+        bad_rows = sorted(rid for rid, (h, n, _) in state.items() if rid in live_hash and h == live_hash[rid] and sentence_rows.get(rid, 0) != n)
         report = {
             "location": s.location, "index": active["records"], "model": active["model"],
             "records": len(live_hash), "record_vectors": len(rec_ids), "sentence_vectors": len(sent_ids),
@@ -457,14 +538,19 @@ def check(project, repair: bool = False, chroma_url: str | None = None, progress
             "orphan_sentences": len(orphan_sents), "missing_vectors": len(lost), "sentence_rows_mismatch": len(bad_rows),
         }
         report["ok"] = not any(report[k] for k in ("missing", "stale", "orphan_records", "orphan_sentences", "missing_vectors", "sentence_rows_mismatch"))
-        report["examples"] = (missing + stale + orphan_recs + orphan_sents + lost + bad_rows)[:5]
+        report["examples"] = (missing + stale + orphan_recs + [sid for sid, _ in orphan_sents] + lost + bad_rows)[:5]
         if repair and not report["ok"]:
             snapshot.mark_dirty(store)
-            _delete_ids(rec_col, orphan_recs)
-            _delete_ids(sent_col, orphan_sents)
-            forget = set(lost) | set(bad_rows) | {rid for rid in state if rid not in live_hash}
+            _delete_ids(s.rec_col, orphan_recs)
+            for k in sorted({k for _, k in orphan_sents}):
+                _delete_ids(s.sents.shard(k), [sid for sid, kk in orphan_sents if kk == k])
+                s.release()
+            redo = set(lost) | set(bad_rows)
             with store.transaction() as c:
-                c.executemany("DELETE FROM index_state WHERE gen=? AND record_id=?", [(gen, r) for r in forget])
+                c.executemany("DELETE FROM index_state WHERE gen=? AND record_id=?", [(gen, r) for r in state if r not in live_hash])
+                # Re-embedded as changed records: into the shard that holds them, replacing what is left there.
+                c.executemany("UPDATE index_state SET content_hash='' WHERE gen=? AND record_id=?", [(gen, r) for r in redo])
+            s.client.close()  # the sync below opens its own; holding this one would keep its graphs resident
             report["repaired"] = sync(project, progress=progress, chroma_url=chroma_url)
             report["after"] = check(project, chroma_url=chroma_url, progress=False)
         return report

@@ -39,13 +39,14 @@ def needs_write(project, store, gen: str) -> bool:
     return store.get_meta(DIRTY) == "1" or snap is None or snap.get("gen") != gen
 
 
-def write(project, store, collections: dict, dim: int, gen: str, batch: int = 5000) -> dict:
-    """Copy the collections' vectors into a new snapshot version (bounded memory: streamed).
-    An index above MAX_VECTORS gets none: it stays marked dirty, so searches use Chroma."""
-    from index.vectors import VectorIndex
+def write(project, store, pages: dict, dim: int, gen: str, largest: int) -> dict:
+    """Copy the index's vectors into a new snapshot version. PAGES maps each kind to a callable
+    giving (ids, matrix) pages, so memory holds one page (and the indexer one shard) at a time.
+    An index of more than MAX_VECTORS (LARGEST: its bigger kind) gets none: it stays marked dirty,
+    so searches use Chroma."""
     from synth.versioned import new_version
 
-    if max(col.count() for col in collections.values()) > MAX_VECTORS:
+    if largest > MAX_VECTORS:
         mark_dirty(store)
         return {}
     counts = {}
@@ -53,9 +54,9 @@ def write(project, store, collections: dict, dim: int, gen: str, batch: int = 50
         for kind in KINDS:
             ids: list[str] = []
             # Plain sequential writes, not a writable memmap: dirty mapped pages would count
-            # towards the indexing process's memory; this holds one page of vectors at a time.
+            # towards the indexing process's memory.
             with open(tmp / f"{kind}.f32", "wb") as f:
-                for page_ids, page in VectorIndex._iter(collections[kind], batch, False):
+                for page_ids, page in pages[kind]():
                     f.write(np.ascontiguousarray(page, dtype=np.float32).tobytes())
                     ids.extend(page_ids)
             (tmp / f"{kind}.ids.json").write_text(json.dumps(ids))

@@ -2,7 +2,8 @@
 
 Layout (per Chroma location: the embedded store in data/chroma, or a server URL):
   synth_records_<model-slug>_g<N>    one vector per record (title + abstract), id = record id
-  synth_sentences_<model-slug>_g<N>  one vector per abstract sentence, id = f"{record_id}:{idx}"
+  synth_sentences_<model-slug>_g<N>  one vector per abstract sentence, id = f"{record_id}:{idx}",
+                                     in shards of bounded size (..._g<N>, ..._g<N>_s1, ...; index/shards.py)
 Metadata on every vector: record_id, year (absent when unknown), sources (list), design
 (absent until inferred); sentences add idx and section. The collection metadata pins the
 model's name and dimension. Which generation is live is a pointer in the store's meta
@@ -31,9 +32,16 @@ CREATE TABLE IF NOT EXISTS index_state(
   content_hash TEXT NOT NULL,   -- records.content_hash when embedded: unchanged records are skipped
   meta_hash TEXT NOT NULL,      -- year/sources/design as written to the vector metadata
   sentences INTEGER NOT NULL,   -- sentence vectors written: ids record_id:0 .. record_id:(n-1)
+  shard INTEGER NOT NULL DEFAULT 0,  -- the sentence shard holding them (index/shards.py)
   PRIMARY KEY(gen, record_id)
 );
 """
+
+
+def ensure_state(conn) -> None:
+    conn.executescript(STATE_SCHEMA)
+    if "shard" not in {r[1] for r in conn.execute("PRAGMA table_info(index_state)")}:  # indexes from before sharding
+        conn.execute("ALTER TABLE index_state ADD COLUMN shard INTEGER NOT NULL DEFAULT 0")
 
 
 # ---------------------------------------------------------------------- configuration
@@ -209,9 +217,12 @@ class VectorIndex:
             raise SynthError("no vector index yet; run `synth index` first")
         check_model(project, pointer, model)
         client = make_client(project, location)
+        from index.shards import Shards
+
         try:
             records = client.get_collection(pointer["records"])
-            sentences = client.get_collection(pointer["sentences"])
+            sentences = Shards(client, pointer["sentences"])
+            sentences.shard(0)
         except Exception:  # noqa: BLE001 - chromadb raises NotFoundError/ValueError by version
             raise SynthError(f"the vector index at {location} is missing its collections; run `synth check --repair`") from None
         pinned = records.metadata or {}

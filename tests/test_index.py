@@ -285,7 +285,7 @@ def test_check_reports_and_repairs_disagreement_cli(tmp_path, onnx_cache):
     idx = V.VectorIndex.open(p)
     victim = idx.records.get(limit=1)["ids"][0]
     idx.records.delete(ids=[victim])                                           # a lost vector
-    idx.sentences.add(ids=["sGHOST:0"], embeddings=[[0.1] * 384], metadatas=[{"record_id": "sGHOST"}])  # an orphan
+    idx.sentences.shard(0).add(ids=["sGHOST:0"], embeddings=[[0.1] * 384], metadatas=[{"record_id": "sGHOST"}])  # an orphan
     bad = runner.invoke(cli, ["--project", str(p.root), "check", "--json"])
     assert bad.exit_code == 1
     rep = json.loads(bad.stdout)
