@@ -135,3 +135,21 @@ def test_an_index_from_before_sharding_is_used_as_shard_zero(tmp_path, onnx_cach
     v = V.VectorIndex.open(p)
     q = np.ones(384, np.float32) / np.sqrt(384)
     assert len(v.query(q, k=3, kind="sentences")) == 3
+
+
+def test_embedded_indexer_lets_each_filled_shard_go(tmp_path, onnx_cache, small_shards, monkeypatch):
+    """Memory stays bounded because the indexer closes its embedded client (freeing the HNSW graphs
+    Chroma holds in-process) whenever it moves on from a shard, and reopens a fresh one."""
+    closed: list[bool] = []
+    real = indexer._Session.release
+
+    def spy(self):
+        old = self.client
+        real(self)
+        closed.append(old._closed and self.client is not old)
+
+    monkeypatch.setattr(indexer._Session, "release", spy)
+    p = make_project(tmp_path / "review", onnx_cache, sample_records(10))
+    sync(p, progress=False)
+    shards = len(shard_numbers(V.VectorIndex.open(p).client, V.active_pointer(p)["sentences"]))
+    assert shards >= 3 and len(closed) >= shards - 1 and all(closed)
