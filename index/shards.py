@@ -84,6 +84,8 @@ class Shards:
         out: dict = {"ids": []}
         for key in include:
             out[key] = []
+        if where is not None and (limit is not None or offset):
+            raise ValueError("Shards.get pages by unfiltered counts: use where without limit/offset")
         if ids is not None:
             for col in self.shards():
                 self._extend(out, col.get(ids=list(ids), include=include, where=where), include)
