@@ -11,7 +11,9 @@ interview study is a trial.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
 
 DESIGNS = (
     "rct", "quasi_experimental", "cohort", "cross_sectional", "qualitative", "mixed_methods",
@@ -131,17 +133,24 @@ def classify_record(rec: dict) -> str:
     return classify(rec.get("pub_types") or [], rec.get("title") or "", rec.get("abstract") or "")
 
 
-def classify_all(store, only_missing: bool = False) -> dict[str, int]:
-    """Write records.design for every live record; returns counts per design."""
-    counts: dict[str, int] = {}
-    where = "design IS NULL" if only_missing else ""
+# The rules' own fingerprint: when they change, every record is classified again.
+RULES_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+def classify_all(store, only_missing: bool | None = None) -> dict[str, int]:
+    """Write records.design for live records; returns counts per design over all live records.
+
+    Incremental by default: the store clears a record's design when its content changes, so only
+    records without one are classified, unless the rules changed since the last run (or
+    ONLY_MISSING=False)."""
+    if only_missing is None:
+        only_missing = store.get_meta("design.rules") == RULES_VERSION
     updates = []
-    for rec in store.iter_records(where=where):
+    for rec in store.iter_records(where="design IS NULL" if only_missing else ""):
         d = classify_record(rec)
-        counts[d] = counts.get(d, 0) + 1
         if d != rec.get("design"):
             updates.append((d, rec["id"]))
-    if updates:
-        with store.transaction() as c:
-            c.executemany("UPDATE records SET design=? WHERE id=?", updates)
-    return counts
+    with store.transaction() as c:
+        c.executemany("UPDATE records SET design=? WHERE id=?", updates)
+    store.set_meta("design.rules", RULES_VERSION)
+    return dict(store.conn.execute("SELECT design, COUNT(*) FROM records WHERE merged_into IS NULL GROUP BY design ORDER BY design"))

@@ -302,6 +302,7 @@ class Store:
             old = self.conn.execute("SELECT content_hash FROM records WHERE id=?", (record_id,)).fetchone()[0]
             if old != h:
                 cols["updated_at"] = now
+                cols["design"] = None  # derived from the content: classified again (synth.design)
             sets = ",".join(f"{k}=?" for k in cols)
             self.conn.execute(f"UPDATE records SET {sets} WHERE id=?", [*cols.values(), record_id])
         self.titles().add(record_id, cols["title_key"], merged["year"])

@@ -81,3 +81,18 @@ def test_classify_all_writes_design_column(project):
     got = {r["pmid"]: r["design"] for r in store.iter_records()}
     assert got == {"1": "realist_review", "2": "rct"}
     store.close()
+
+
+def test_classify_all_is_incremental_and_follows_content_changes(project):
+    store = project.store()
+    store.upsert(Record(title="Peer mentoring", abstract="Adolescents were randomly assigned to mentoring.", pmid="2", source="pubmed"))
+    store.upsert(Record(title="Peer support: a realist review", abstract="", pmid="1", source="pubmed"))
+    assert classify_all(store) == {"realist_review": 1, "rct": 1}
+    store.conn.execute("UPDATE records SET design='other' WHERE pmid='2'")  # a marker: is it classified again?
+    assert classify_all(store) == {"other": 1, "realist_review": 1}  # unchanged records are not re-read
+    store.upsert(Record(title="Peer mentoring", abstract="Interviews with 12 young people; thematic analysis.", pmid="2", source="pubmed"))
+    assert classify_all(store) == {"qualitative": 1, "realist_review": 1}  # changed content: classified again
+    store.set_meta("design.rules", "older rules")
+    store.conn.execute("UPDATE records SET design='other' WHERE pmid='1'")
+    assert classify_all(store) == {"qualitative": 1, "realist_review": 1}  # new rules: everything again
+    store.close()
