@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import os
 import time
+from itertools import chain
 from typing import Iterable
 
 import numpy as np
@@ -81,6 +82,8 @@ class _Session:
         self.target: dict | None = None
         self.rec_col = None
         self.sents: Shards | None = None
+        self.spill: snapshot.Spill | None = None  # this sync's new vectors, for the search snapshot
+        self.superseded: set[str] = set()         # records whose earlier vectors this sync replaced or removed
 
     @property
     def model(self):
@@ -155,6 +158,8 @@ def sync(project, rebuild: bool = False, progress: bool = True, model: str | Non
     try:
         return _sync(s, rebuild, t0)
     finally:
+        if s.spill is not None:
+            s.spill.close()
         s.store.close()
 
 
@@ -191,6 +196,13 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
         target, create = active, False
     s.open_target(target, create)
     gen = V.gen_key(target)
+    # The search snapshot is brought up to date from the current one (valid only while nothing has
+    # been written since) or, for a generation filled from empty, from this sync's vectors alone.
+    # Otherwise (after a crash or a repair) it is read back out of Chroma at the end.
+    base = snapshot.Snapshot.load(s.project, store, gen) if s.location == "embedded" else None
+    fresh = store.conn.execute("SELECT 1 FROM index_state WHERE gen=? LIMIT 1", (gen,)).fetchone() is None
+    if s.location == "embedded" and (base is not None or fresh):
+        s.spill = snapshot.Spill(s.project, target["dim"])
 
     _ensure_onnx(s, target)
     removed = _remove_orphans(s, gen)
@@ -206,9 +218,12 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
     store.conn.execute("DELETE FROM sentences WHERE record_id NOT IN (SELECT id FROM records WHERE merged_into IS NULL)")
     if s.location == "embedded" and snapshot.needs_write(s.project, store, gen):
         n_rec, n_sent = store.conn.execute("SELECT COUNT(*), COALESCE(SUM(sentences), 0) FROM index_state WHERE gen=?", (gen,)).fetchone()
-        s.release()  # the snapshot is read shard by shard: start with nothing resident
-        snapshot.write(s.project, store, {"records": lambda: _pages(s, "records"), "sentences": lambda: _pages(s, "sentences")},
-                       target["dim"], gen, max(n_rec, n_sent))
+        if s.spill is not None:
+            pages = {k: (lambda k=k: chain(base.pages(k, s.superseded) if base else (), s.spill.pages(k))) for k in snapshot.KINDS}
+        else:
+            s.release()  # read back shard by shard: start with nothing resident
+            pages = {k: (lambda k=k: _pages(s, k)) for k in snapshot.KINDS}
+        snapshot.write(s.project, store, pages, target["dim"], gen, max(n_rec, n_sent))
     total = store.count()
     return {
         "model": target["model"],
@@ -280,6 +295,7 @@ def _remove_orphans(s: _Session, gen: str) -> int:
         for i in range(0, len(mine), 500):
             part = mine[i:i + 500]
             ids = [r[0] for r in part]
+            s.superseded.update(ids)
             _delete_ids(s.rec_col, ids)
             _delete_ids(s.sents.shard(shard, create=True), [sid for r in part for sid in _sentence_ids(r[0], r[1])])
             with s.store.transaction() as c:
@@ -447,6 +463,10 @@ def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, shard: int, ma
     dt = time.perf_counter() - t
     tokens = _count_tokens(model, texts)
     n_rec = len(chunk)
+    s.superseded.update(prev)
+    if s.spill is not None:
+        s.spill.add("records", ids, vecs[:n_rec])
+        s.spill.add("sentences", sent_ids, vecs[n_rec:])
     _upsert(s.rec_col, ids, vecs[:n_rec], rec_mds, max_batch)
     sent_home = np.array([home[sid.rsplit(":", 1)[0]] for sid in sent_ids], dtype=np.int64)
     for k in sorted(set(home.values())):

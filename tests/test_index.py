@@ -335,3 +335,47 @@ def test_an_index_too_large_for_a_snapshot_is_searched_through_chroma(tmp_path, 
     sync(p, progress=False)
     with p.store() as s:
         assert snapshot.Snapshot.load(p, s, V.gen_key(V.active_pointer(p))) is None
+
+
+def _snapshot_equals_chroma(p) -> None:
+    from index.snapshot import Snapshot
+
+    idx = V.VectorIndex.open(p)
+    with p.store() as s:
+        snap = Snapshot.load(p, s, V.gen_key(idx.pointer))
+    assert snap is not None
+    for kind in ("records", "sentences"):
+        chroma = {i: v for ids, mat in idx._iter(idx.collection(kind), 1000, False) for i, v in zip(ids, mat)}
+        assert sorted(snap.ids[kind]) == sorted(chroma)
+        _, mat = snap.get_vectors(snap.ids[kind], kind)
+        assert np.allclose(mat, np.stack([chroma[i] for i in snap.ids[kind]]), atol=1e-6)
+
+
+def test_snapshot_is_brought_up_to_date_without_reading_chroma_back(tmp_path, onnx_cache, monkeypatch):
+    """New, changed and merged records: the snapshot follows from the previous one plus the new
+    vectors, and holds exactly what Chroma holds."""
+    from index import indexer
+
+    recs = sample_records(8)
+    p = make_project(tmp_path / "review", onnx_cache, recs[:6])
+    read_back = []
+    real = indexer._pages
+    monkeypatch.setattr(indexer, "_pages", lambda *a, **k: read_back.append(a[1]) or real(*a, **k))
+    sync(p, progress=False)  # a first index: everything comes from this sync's own vectors
+    _snapshot_equals_chroma(p)
+    with p.store() as s:
+        s.upsert(recs[6])
+        s.upsert(recs[7])
+        _, changed = s.upsert(_changed(recs[0], "CONCLUSIONS: Peer support helped. It was cheap."))
+        s.upsert(Record(title=recs[1].title, doi=recs[1].doi, pmid=recs[2].pmid, year=recs[1].year,
+                        source="crossref", source_id="x"))
+    out = sync(p, progress=False)
+    assert (out["embedded"], out["removed"]) == (4, 1)  # 2 new, 1 changed, the merge survivor's text changed
+    _snapshot_equals_chroma(p)
+    assert read_back == []
+    # After a repair nothing vouches for the snapshot: it is read back out of Chroma.
+    V.VectorIndex.open(p).records.delete(ids=[changed])
+    check(p, repair=True, progress=False)
+    assert read_back and check(p, progress=False)["ok"]
+    _snapshot_equals_chroma(p)
+    assert not list(p.data_dir.glob(".index-spill-*"))
