@@ -379,3 +379,30 @@ def test_snapshot_is_brought_up_to_date_without_reading_chroma_back(tmp_path, on
     assert read_back and check(p, progress=False)["ok"]
     _snapshot_equals_chroma(p)
     assert not list(p.data_dir.glob(".index-spill-*"))
+
+
+def test_a_small_increment_is_embedded_without_torch_and_matches_sentence_transformers(tmp_path, onnx_cache):
+    from index.embedder import load_model
+    from index.indexer import record_text
+
+    recs = sample_records(4)
+    p = make_project(tmp_path / "review", onnx_cache, recs[:3])
+    sync(p, progress=False)
+    with p.store() as s:
+        _, rid = s.upsert(recs[3])
+    code = ("import sys, json; from synth.project import load_project; from index.indexer import sync; "
+            f"out = sync(load_project({str(p.root)!r}), progress=False); "
+            "print(json.dumps([out['embedded'], out['tokens'] > 0, 'torch' in sys.modules, 'sentence_transformers' in sys.modules]))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == [1, True, False, False]
+    with p.store() as s:
+        rec = s.get(rid)
+        sents = [t for (t,) in s.conn.execute("SELECT text FROM sentences WHERE record_id=? ORDER BY idx", (rid,))]
+    st = load_model(None)
+    want = st.encode([record_text(rec), *sents], normalize_embeddings=True, convert_to_numpy=True)
+    idx = V.VectorIndex.open(p)
+    _, got_rec = idx.get_vectors([rid], "records")
+    _, got_sent = idx.get_vectors([f"{rid}:{i}" for i in range(len(sents))], "sentences")
+    assert np.abs(np.vstack([got_rec, got_sent]) - want).max() < 1e-4
+    assert check(p, progress=False)["ok"]
