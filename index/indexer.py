@@ -21,7 +21,7 @@ from __future__ import annotations
 import ctypes
 import os
 import time
-from itertools import chain
+from itertools import chain, groupby
 from typing import Iterable
 
 import numpy as np
@@ -319,8 +319,8 @@ def _remove_orphans(s: _Session, gen: str) -> int:
         "(SELECT id FROM records WHERE merged_into IS NULL) ORDER BY shard, record_id", (gen,)).fetchall()
     if rows:
         snapshot.mark_dirty(s.store)
-    for shard in sorted({r[2] for r in rows}):
-        mine = [r for r in rows if r[2] == shard]
+    for shard, group in groupby(rows, key=lambda r: r[2]):
+        mine = list(group)
         for i in range(0, len(mine), 500):
             part = mine[i:i + 500]
             ids = [r[0] for r in part]
