@@ -25,8 +25,10 @@ from synth.records import utcnow
 pytestmark = pytest.mark.slow
 
 SEED = 7
-# (stratum, phase line to wait for (None: from the start), max delay after it in seconds)
-STRATA = [("start", None, 2.5), ("harvest", "harvest", 1.2), ("index", "index", 5.0), ("code", "code", 2.0)]
+# (stratum, phase line to wait for (None: from the start), max delay after it in seconds). The delays
+# follow the phases' lengths on a 2-core machine (harvest ~0.75 s, index ~1.4 s now that small
+# increments skip torch, code ~0.5 s): a delay past its phase lands in the next one or after the end.
+STRATA = [("start", None, 2.0), ("harvest", "harvest", 0.6), ("index", "index", 1.2), ("code", "code", 0.4)]
 TRIALS_PER_STRATUM = 5
 NEW_PER_TRIAL = 2
 
