@@ -9,7 +9,7 @@ between shards, so it holds one shard's graph however large the corpus grows.
 Shard 0 is the generation's sentence collection name itself (indexes built before sharding are
 a single shard 0); shard k > 0 is f"{name}_s{k}". Which shard holds a record's sentences is the
 `shard` column of index_state: the indexer writes and deletes by shard. Readers (search, clustering,
-`synth check`) see one collection through `Shards`, which fans each call out and merges.
+coding) see one collection through `Shards`, which fans each read out and merges.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def shard_numbers(client, base: str) -> list[int]:
 
 class Shards:
     """One logical collection over the shards of BASE, with the part of Chroma's collection API
-    synth reads through (count, get, query, update, delete). Writes go to `shard(k)`."""
+    synth reads through (count, get, query). Writes go to `shard(k)`."""
 
     def __init__(self, client, base: str, metadata: dict | None = None):
         self.client = client
@@ -46,10 +46,6 @@ class Shards:
         self._cols: dict[int, object] = {}
         self._counts: dict[int, int] = {}
         self._numbers: list[int] | None = None  # listed once: a search process needs it per query
-
-    @property
-    def metadata(self) -> dict:
-        return self.shard(0).metadata or {}
 
     def numbers(self) -> list[int]:
         if self._numbers is None:
@@ -132,12 +128,3 @@ class Shards:
             if key != "distances":
                 out[key] = [[h[2][key] for h in best]]
         return out
-
-    def update(self, ids, metadatas) -> None:
-        """Fan out: Chroma ignores ids a shard does not hold (synth updates by shard when it knows it)."""
-        for col in self.shards():
-            col.update(ids=list(ids), metadatas=list(metadatas))
-
-    def delete(self, ids) -> None:
-        for col in self.shards():
-            col.delete(ids=list(ids))
