@@ -74,10 +74,12 @@ class Spill:
     whole index back out of Chroma (seconds at 10k records, and every shard's graph loaded)."""
 
     def __init__(self, project, dim: int):
+        from synth.lock import pid_alive
+
         root = project.data_dir
         for old in root.glob(".index-spill-*"):  # left by a killed sync
             pid = old.name.rsplit("-", 1)[1]
-            if not pid.isdigit() or not Path(f"/proc/{pid}").exists() or int(pid) == os.getpid():
+            if not pid.isdigit() or not pid_alive(pid) or int(pid) == os.getpid():
                 shutil.rmtree(old, ignore_errors=True)
         self.folder = root / f".index-spill-{os.getpid()}"
         self.folder.mkdir(parents=True, exist_ok=True)

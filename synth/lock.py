@@ -62,15 +62,8 @@ class ProjectLock:
             pid = self.path.read_text().strip()
         except OSError:
             return None
-        if not pid.isdigit():
-            return None
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return None  # killed holder: the kernel already released its flock
-        except PermissionError:
-            pass
-        return pid
+        # A killed holder's flock was released by the kernel: its pid means nothing.
+        return pid if pid.isdigit() and pid_alive(pid) else None
 
     def __enter__(self):
         return self.acquire()
@@ -82,3 +75,16 @@ class ProjectLock:
 def _read_pid(fh) -> str:
     fh.seek(0)
     return fh.read().strip() or "?"
+
+
+def pid_alive(pid) -> bool:
+    """Whether process PID exists (someone else's process counts as alive)."""
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

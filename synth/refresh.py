@@ -21,7 +21,7 @@ import sys
 import time
 from datetime import date, timedelta
 
-from synth.lock import ProjectLock
+from synth.lock import ProjectLock, pid_alive
 from synth.records import SOURCES
 
 PHASES = ("harvest", "index", "code")
@@ -51,17 +51,6 @@ def plan_windows(project, store, sources=None, until: date | None = None) -> dic
     return plan
 
 
-def _pid_alive(pid) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
 
 def close_abandoned_runs(store) -> list[int]:
     """Runs left 'running' by a killed process become 'killed'.
@@ -70,7 +59,7 @@ def close_abandoned_runs(store) -> list[int]:
     which takes no lock) are closed only when their process is gone.
     """
     rows = store.conn.execute("SELECT id, kind, pid FROM runs WHERE status = 'running' AND pid IS NOT ?", (os.getpid(),)).fetchall()
-    dead = [r["id"] for r in rows if r["kind"] == "refresh" or not _pid_alive(r["pid"])]
+    dead = [r["id"] for r in rows if r["kind"] == "refresh" or not pid_alive(r["pid"])]
     if dead:
         store.conn.executemany(
             "UPDATE runs SET status = 'killed', finished_at = COALESCE(finished_at, started_at) WHERE id = ?",
