@@ -43,6 +43,49 @@ def cli(ctx: click.Context, project_dir: str | None) -> None:
 
 pass_ctx = click.make_pass_decorator(Context)
 
+
+class OutputPath(click.Path):
+    """A file to write (`-o`): its folder must exist; a typo in it is an error, not a new directory."""
+
+    def __init__(self, **kw):
+        super().__init__(dir_okay=False, writable=True, **kw)
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if str(value) != "-":
+            from pathlib import Path
+
+            parent = Path(value).expanduser().parent
+            if not parent.is_dir():
+                self.fail(f"folder {str(parent)!r} does not exist (create it first)", param, ctx)
+        return value
+
+
+def refuse_conflicting_flags(cmd: click.Command) -> None:
+    """Flags that set one value (`--include`/`--exclude`, `--accept`/`--reject`) refuse to be combined:
+    click would silently keep the last one given."""
+    groups: dict[str, list[click.Option]] = {}
+    for p in cmd.params:
+        if isinstance(p, click.Option) and p.is_flag and not p.is_bool_flag and p.name:
+            groups.setdefault(p.name, []).append(p)
+    clashing = [opts for opts in groups.values() if len(opts) > 1]
+    if clashing:
+        parse_args = cmd.parse_args
+
+        def checked(ctx: click.Context, args: list[str]) -> list[str]:
+            if not ctx.resilient_parsing:
+                _, _, order = cmd.make_parser(ctx).parse_args(args=list(args))
+                for opts in clashing:
+                    given = list(dict.fromkeys(p for p in order if p in opts))
+                    if len({p.flag_value for p in given}) > 1:
+                        names = " and ".join(max(p.opts, key=len) for p in given)
+                        raise click.UsageError(f"{names} cannot be used together", ctx)
+            return parse_args(ctx, args)
+
+        cmd.parse_args = checked
+    for sub in getattr(cmd, "commands", {}).values():
+        refuse_conflicting_flags(sub)
+
 _COMMAND_MODULES = [
     "project", "harvest", "imports", "records", "index", "search",
     "mechanisms", "tables", "screening", "report", "refresh", "demo",
@@ -55,6 +98,7 @@ def _register() -> None:
     for name in _COMMAND_MODULES:
         mod = importlib.import_module(f"synth.commands.{name}")
         for cmd in mod.COMMANDS:
+            refuse_conflicting_flags(cmd)
             cli.add_command(cmd)
 
 
@@ -69,6 +113,14 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as e:
+        e.show()  # a group run bare: its help, as click does
+        sys.exit(e.exit_code)
+    except click.UsageError as e:
+        # One line, as the README promises (click's own form is usage + hint + blank + error).
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        click.echo(f"Error: {' '.join(e.format_message().split())}{hint}", err=True)
+        sys.exit(e.exit_code)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)

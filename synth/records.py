@@ -44,6 +44,10 @@ class Record:
     mesh: list[str] = field(default_factory=list)
     language: str = ""
     url: str = ""
+    # where in the journal: tells recurring titles ("Editorial", "Message from the Chair") apart
+    volume: str = ""
+    issue: str = ""
+    pages: str = ""
     # provenance of this one observation
     source: str = ""  # pubmed | europepmc | openalex | crossref | import
     source_id: str = ""  # the source's own id (PMID, EPMC id, W-id, DOI, file:line)
@@ -67,6 +71,7 @@ class Record:
         r.mesh = _uniq(N.clean_text(m) for m in r.mesh)
         r.language = (r.language or "").strip().lower()[:3]
         r.url = (r.url or "").strip()
+        r.volume, r.issue, r.pages = (N.clean_text(str(v or "")) for v in (r.volume, r.issue, r.pages))
         r.source_id = str(r.source_id or "").strip()
         return r
 

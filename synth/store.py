@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,11 +85,12 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- Evidence sentences, written by `synth index` (role filled in by the mechanism coder).
 CREATE TABLE IF NOT EXISTS sentences(
   record_id TEXT NOT NULL, idx INTEGER NOT NULL, section TEXT NOT NULL DEFAULT '', text TEXT NOT NULL,
-  role TEXT,  -- context | mechanism | outcome | background
+  role TEXT,  -- background | aim | methods | finding | conclusion (the coder's)
   PRIMARY KEY(record_id, idx)
 );
 
--- Automatic codes, replaced whole per record by the coder. idx -1 = record level.
+-- Automatic codes, replaced whole per record by the coder. idx -1 = record level; kind uncertain = a
+-- sentence scored just under the mechanism threshold (for a reviewer to decide).
 CREATE TABLE IF NOT EXISTS codes(
   record_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,  -- mechanism | outcome | context
   code TEXT NOT NULL, score REAL NOT NULL,
@@ -158,11 +160,9 @@ class Store:
         rec = rec.normalized()
         rec.validate()
         with self.transaction() as c:
-            prev = c.execute(
-                "SELECT record_id, data FROM provenance WHERE source=? AND source_id=?",
-                (rec.source, rec.source_id or _fallback_id(rec)),
-            ).fetchone()
-            source_id = rec.source_id or _fallback_id(rec)
+            prev, source_id = self._own_row(rec, rec.source_id or _fallback_id(rec))
+            if prev:  # a later, poorer observation (cut short, fields missing) never overwrites a richer one
+                rec = Record.from_dict(keep_richer(json.loads(prev["data"]), rec.to_dict()))
             matches = self._matches(rec)
             if prev:
                 live = self._live_id(prev["record_id"])
@@ -177,6 +177,7 @@ class Store:
                         self._merge_into(other, target)
             else:
                 target = self._new_id(rec)
+            rec.source_id = source_id
             data = json.dumps(rec.to_dict(), ensure_ascii=False, sort_keys=True)
             now = utcnow()
             if prev:
@@ -217,12 +218,41 @@ class Store:
         # No shared identifier: same normalised title and year, fuzzily, unless identifiers conflict.
         from synth.dedupe import conflicts
 
-        cand = self.titles().match(title_key(rec.title), rec.year)
-        if cand:
-            row = self.conn.execute("SELECT doi, pmid, pmcid, openalex FROM records WHERE id=?", (cand,)).fetchone()
-            if row and not conflicts(dict(row), rec.identifiers()):
+        from synth.dedupe import distinct
+
+        mine = rec.to_dict()
+        for cand in self.titles().candidates(title_key(rec.title), rec.year):
+            view = self._match_view(cand)
+            if view and not conflicts(view, rec.identifiers()) and not distinct(view, mine):
                 return [cand]
         return []
+
+    def _match_view(self, record_id: str) -> dict | None:
+        """What fuzzy matching compares: identifiers and authors, plus volume/issue/pages (kept in provenance)."""
+        row = self.conn.execute("SELECT doi, pmid, pmcid, openalex, authors FROM records WHERE id=?", (record_id,)).fetchone()
+        if row is None:
+            return None
+        view = dict(row, authors=json.loads(row["authors"]))
+        for (data,) in self.conn.execute("SELECT data FROM provenance WHERE record_id=?", (record_id,)):
+            obs = json.loads(data)
+            for k in ("volume", "issue", "pages"):
+                view[k] = view.get(k) or obs.get(k) or ""
+        return view
+
+    def _own_row(self, rec: Record, source_id: str):
+        """(provenance row of this study under this source id, or None; the source id to use).
+
+        A file-local id (`refs.csv#3`) can be taken by a different study from another file of the
+        same name: that study keeps its row, and this one gets `refs.csv#3~2` (then ~3, ...).
+        """
+        sid, n = source_id, 1
+        while True:
+            row = self.conn.execute("SELECT record_id, data FROM provenance WHERE source=? AND source_id=?",
+                                    (rec.source, sid)).fetchone()
+            if row is None or same_study(json.loads(row["data"]), rec):
+                return row, sid
+            n += 1
+            sid = f"{source_id}~{n}"
 
     def titles(self):
         """Title keys for fuzzy matching (rapidfuzz is imported only by writers, not by `synth search`)."""
@@ -274,13 +304,13 @@ class Store:
         obs = sorted((json.loads(r["data"]) for r in rows), key=lambda d: (SOURCE_PRIORITY.get(d["source"], 9), d.get("source_id", "")))
         merged: dict = {k: None for k in _SCALARS}
         for k in _SCALARS:
-            merged[k] = next((o[k] for o in obs if o.get(k)), None)
+            merged[k] = _most_complete([o[k] for o in obs if o.get(k)]) if k in _TEXTS else next((o[k] for o in obs if o.get(k)), None)
         merged["title"] = merged["title"] or ""
         merged["abstract"] = merged["abstract"] or ""
         merged["journal"] = merged["journal"] or ""
         merged["language"] = merged["language"] or ""
         merged["url"] = merged["url"] or ""
-        merged["authors"] = next((o["authors"] for o in obs if o.get("authors")), [])
+        merged["authors"] = _most_complete_authors([o["authors"] for o in obs if o.get("authors")])
         for k in _LISTS:
             seen, vals = set(), []
             for o in obs:
@@ -354,6 +384,11 @@ class Store:
         extra = f" AND ({where})" if where else ""
         return self.conn.execute(f"SELECT COUNT(*) FROM records WHERE merged_into IS NULL{extra}", params).fetchone()[0]
 
+    def sentences_of(self, record_id: str) -> list[dict]:
+        """A record's evidence sentences in order: idx, section, text, role."""
+        return [dict(r) for r in self.conn.execute(
+            "SELECT idx, section, text, role FROM sentences WHERE record_id=? ORDER BY idx", (record_id,))]
+
     def sources_of(self, record_id: str) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT source FROM provenance WHERE record_id=? ORDER BY source", (record_id,))]
 
@@ -376,6 +411,82 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT INTO meta(key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+
+# ------------------------------------------------------------------ richer over poorer
+_TEXTS = ("title", "abstract", "journal")
+_CUT_MARK = re.compile(r"(\s*(\.\.\.|…|\[truncated\]|\(truncated\)))+\s*$", re.I)
+
+
+def _cut(text: str) -> str:
+    return " ".join(_CUT_MARK.sub("", str(text or "")).split()).lower()
+
+
+def is_truncation(short: str, long: str) -> bool:
+    """True when `short` is `long` cut short (a prefix, maybe ending in "..." or "[truncated]")."""
+    a, b = _cut(short), _cut(long)
+    return bool(a) and len(a) < len(b) and b.startswith(a)
+
+
+def _most_complete(values: list[str]):
+    """The first value in source order, unless it is a truncation of a later one."""
+    best = values[0] if values else None
+    for v in values[1:]:
+        if isinstance(best, str) and isinstance(v, str) and is_truncation(best, v):
+            best = v
+    return best
+
+
+def _authors_cut(short: list[str], long: list[str]) -> bool:
+    """`short` is `long` cut short: fewer names, the same family names in the same order (or "et al.")."""
+    from synth.dedupe import family_names
+
+    names = [a for a in short if not re.search(r"\bet al\b", a, re.I)]
+    if len(names) >= len(long):
+        return False
+    return all(family_names([a]) == family_names([b]) for a, b in zip(names, long))
+
+
+def _most_complete_authors(lists: list[list[str]]) -> list[str]:
+    best = lists[0] if lists else []
+    for other in lists[1:]:
+        if _authors_cut(best, other):
+            best = other
+    return best
+
+
+def keep_richer(old: dict, new: dict) -> dict:
+    """The new observation of one provenance row, keeping each old field it lost or cut short.
+
+    A value that merely changed is an update and wins; one that is gone, or is the old value cut
+    short (a truncated export, a row cut short), is not: the richer old value stays.
+    """
+    out = dict(new)
+    for k, was in old.items():
+        now = new.get(k)
+        if k in ("source", "source_id", "database", "fetched_at") or was in (None, "", []):
+            continue
+        if now in (None, "", []):
+            out[k] = was
+        elif k in _TEXTS and is_truncation(now, was):
+            out[k] = was
+        elif k == "authors" and _authors_cut(now, was):
+            out[k] = was
+    return out
+
+
+def same_study(old: dict, rec: Record) -> bool:
+    """Whether a stored observation and a new one under the same source id describe one study."""
+    from rapidfuzz import fuzz
+
+    new = rec.identifiers()
+    shared = [k for k in new if old.get(k)]
+    if any(old[k] == new[k] for k in shared):
+        return True
+    if shared:  # same kind of identifier, different values
+        return False
+    a, b = title_key(old.get("title") or ""), title_key(rec.title)
+    return fuzz.token_sort_ratio(a, b) >= 90 or is_truncation(a, b) or is_truncation(b, a)
 
 
 def _fallback_id(rec: Record) -> str:

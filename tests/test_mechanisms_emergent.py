@@ -52,14 +52,14 @@ def test_clusters_labels_and_ids_stay_stable_when_records_are_added(project):
         ensure_tables(store)
         rows, table = corpus(rng, 12)
         load(store, rows)
-        first = refresh_emergent(store, TableVectors(table), min_cluster_size=5)
+        first = refresh_emergent(store, TableVectors(table))
         assert first["clusters"] == 3 and first["ids"] == ["E1", "E2", "E3"]
         before = {c["cluster"]: set(c["terms"]) for c in list_clusters(store)}
         # each cluster is labelled by its own distinctive words
         labels = {frozenset(t) for t in before.values()}
         assert any({"music", "songs"} & t for t in labels) and any({"prayer", "faith"} & t for t in labels)
         # same data again: same ids; more records of the same topics: still the same ids
-        assert refresh_emergent(store, TableVectors(table), min_cluster_size=5)["ids"] == ["E1", "E2", "E3"]
+        assert refresh_emergent(store, TableVectors(table))["ids"] == ["E1", "E2", "E3"]
         rng2 = np.random.default_rng(1)
         more, table2 = corpus(rng2, 6, start=100)
         # new records come from the same topics (same topic centres)
@@ -69,7 +69,7 @@ def test_clusters_labels_and_ids_stay_stable_when_records_are_added(project):
             v = src + 0.05 * rng2.normal(size=384)
             table[(rid, idx)] = (v / np.linalg.norm(v)).astype(np.float32)
         load(store, more)
-        after = refresh_emergent(store, TableVectors(table), min_cluster_size=5)
+        after = refresh_emergent(store, TableVectors(table))
         assert after["ids"] == ["E1", "E2", "E3"]
         now = {c["cluster"]: set(c["terms"]) for c in list_clusters(store)}
         assert all(before[k] & now[k] for k in before)  # each id still means the same theme

@@ -108,7 +108,7 @@ def test_structured_abstracts_one_section_per_line(corpus):
     assert len(structured) >= 40
     for s in structured:
         for line in s["abstract"].splitlines():
-            assert re.match(r"[A-Z][A-Z &]+: \S", line), (s["key"], line[:40])
+            assert re.match(r"[A-Z][A-Z ,&/-]+: \S", line), (s["key"], line[:40])
     assert len(corpus) - len(structured) >= 40  # plenty of unstructured ones too
 
 

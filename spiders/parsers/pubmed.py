@@ -171,7 +171,9 @@ def abstract_text(abstract: etree._Element | None) -> str:
     for sec in abstract.iterfind("AbstractText"):
         text = element_text(sec)
         if text:
-            lines.append(label_line(sec.get("Label"), text))
+            # Label is the journal's heading; NlmCategory (when Label is absent) is NLM's mapping of it
+            cat = sec.get("NlmCategory")
+            lines.append(label_line(sec.get("Label") or (cat if cat and cat != "UNASSIGNED" else None), text))
     return "\n".join(lines)
 
 

@@ -33,6 +33,9 @@ def import_cmd(ctx, files: tuple[str, ...], fmt: str, database: str | None, as_j
     from synth.importers import read_all
 
     parsed = read_all(files, fmt, database)  # raises (exit 2) before the store is opened
+    for _, result in parsed:
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
     project = ctx.project
     store = project.store()
     run_id = store.start_run("import")

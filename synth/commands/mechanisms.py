@@ -20,18 +20,6 @@ def _console():
     return Console()
 
 
-def citation(rec: dict) -> str:
-    """Short citation: first author et al., year [record id]."""
-    authors = rec.get("authors") or []
-    first = ""
-    if authors:
-        a = authors[0]
-        a = a if isinstance(a, str) else (a.get("family") or "")
-        first = a.split(",")[0].strip() if "," in a else (a.split()[0] if a.split() else "")
-    who = f"{first} et al." if first and len(authors) > 1 else (first or "Anon.")
-    return f"{who}, {rec.get('year') or 'n.d.'} [{rec['id']}]"
-
-
 # ---------------------------------------------------------------------- theory
 @click.group("theory")
 def theory_group():
@@ -69,13 +57,14 @@ def theory_show(ctx, as_json):
 @click.option("--name", default="", help="Short name of the mechanism.")
 @click.option("--description", default="", help="What the mechanism is (embedded for coding).")
 @click.option("--phrase", "phrases", multiple=True, help="An indicative phrase (repeatable).")
+@click.option("--example", "examples_opt", multiple=True, help="A typical evidence sentence (repeatable; a few make the mechanism codable).")
 @click.option("--from-emergent", "from_emergent", default=None, help="Promote an emergent candidate, e.g. E3.")
 @pass_ctx
-def theory_add(ctx, mechanism_id, name, description, phrases, from_emergent):
+def theory_add(ctx, mechanism_id, name, description, phrases, examples_opt, from_emergent):
     """Add a mechanism to theory.yaml (optionally promoting an emergent candidate)."""
     from synth.mechanisms.theory import add_mechanism
 
-    examples: list[str] = []
+    examples: list[str] = list(examples_opt)
     cluster = None
     if from_emergent:
         from synth.mechanisms.emergent import list_clusters, mark_promoted
@@ -89,7 +78,7 @@ def theory_add(ctx, mechanism_id, name, description, phrases, from_emergent):
         phrases = tuple(phrases) or tuple(cluster["terms"][:6])
         name = name or cluster["label"].capitalize()
         description = description or f"Emergent mechanism ({cluster['label']}), e.g.: " + " ".join(e["text"] for e in cluster["examples"][:2])
-        examples = [e["text"] for e in cluster["examples"]]
+        examples = examples or [e["text"] for e in cluster["examples"]]
     if not description:
         raise SynthError("a mechanism needs a description (--description TEXT or --from-emergent ID)")
     path = add_mechanism(ctx.project, mechanism_id, name, description, list(phrases), examples)
@@ -140,10 +129,10 @@ def mechanisms_cmd(ctx, as_json, recode, force):
     con = _console()
     t = Table(title="Evidence by mechanism", show_lines=False)
     for col, kw in (("mechanism", {}), ("records", {"justify": "right"}), ("fragments", {"justify": "right"}),
-                    ("top outcomes", {}), ("top contexts", {})):
+                    ("uncertain", {"justify": "right"}), ("top outcomes", {}), ("top contexts", {})):
         t.add_column(col, **kw)
     for r in rows:
-        t.add_row(f"[bold]{escape(r['id'])}[/]\n{escape(r['name'])}", str(r["records"]), str(r["fragments"]),
+        t.add_row(f"[bold]{escape(r['id'])}[/]\n{escape(r['name'])}", str(r["records"]), str(r["fragments"]), str(r["uncertain"]),
                   ", ".join(f"{o['id']} ({o['records']})" for o in r["top_outcomes"]) or "-",
                   ", ".join(f"{c['id']} ({c['records']})" for c in r["top_contexts"]) or "-")
     con.print(t)
@@ -157,6 +146,8 @@ def mechanisms_cmd(ctx, as_json, recode, force):
         con.print(e)
     else:
         con.print("No emergent candidates yet.")
+    if any(r["uncertain"] for r in rows):
+        con.print("Uncertain fragments are borderline calls: review them first with `synth evidence M --uncertain`.")
     con.print(f"{near} record(s) flagged as near misses (relevance < {rmin}); they carry no codes.")
     if stale:
         con.print("[yellow]theory.yaml changed since the last coding: run `synth mechanisms --recode`.[/]")
@@ -165,62 +156,22 @@ def mechanisms_cmd(ctx, as_json, recode, force):
 # ---------------------------------------------------------------------- evidence
 @click.command("evidence")
 @click.argument("mechanism")
-@click.option("--outcome", default=None, help="Only records with this outcome (and show its sentences).")
+@click.option("--outcome", default=None, help="Only records with this outcome.")
 @click.option("--context", default=None, help="Only records with this context.")
+@click.option("--uncertain", is_flag=True, help="Borderline fragments the coder left out, closest calls first: curate these first.")
 @click.option("--json", "as_json", is_flag=True, help="NDJSON: one fragment a line.")
 @click.option("--include-excluded", is_flag=True, help="Include records excluded at screening.")
 @pass_ctx
-def evidence_cmd(ctx, mechanism, outcome, context, as_json, include_excluded):
-    """Evidence fragments for MECHANISM (a theory id or emergent:E1), with citations."""
-    from synth.mechanisms.codes import effective_mechanisms, record_kind_codes
-    from synth.screening import excluded_ids
-    from synth.mechanisms.emergent import cluster_members, list_clusters
+def evidence_cmd(ctx, mechanism, outcome, context, uncertain, as_json, include_excluded):
+    """Evidence fragments for MECHANISM (a theory id or emergent:E1), findings first, with citations."""
+    from synth.mechanisms.evidence import fragments
     from synth.mechanisms.theory import load_theory
+    from synth.screening import excluded_ids
 
     theory = load_theory(ctx.project)
-    names = theory.names()
-    if outcome and outcome not in {o.id for o in theory.outcomes}:
-        raise SynthError(f"unknown outcome {outcome!r}; known: {', '.join(o.id for o in theory.outcomes)}")
-    if context and context not in {c.id for c in theory.contexts}:
-        raise SynthError(f"unknown context {context!r}; known: {', '.join(c.id for c in theory.contexts)}")
-    frags = []
     with ctx.project.store() as store:
         excl = set() if include_excluded else excluded_ids(store)
-        if mechanism.startswith("emergent:") or (mechanism[:1] in "Ee" and mechanism[1:].isdigit()):
-            cid = mechanism.split(":", 1)[-1].upper()
-            if not any(c["cluster"] == cid for c in list_clusters(store, include_gone=True)):
-                raise SynthError(f"unknown emergent candidate {mechanism!r}; `synth mechanisms` lists them")
-            per: dict[str, list[int]] = {}
-            for rid, idx in cluster_members(store, cid):
-                per.setdefault(rid, []).append(idx)
-            eff = {rid: {f"emergent:{cid}": {"score": 0.0, "curated": False, "evidence": ix}} for rid, ix in per.items()}
-            mechanism = f"emergent:{cid}"
-        else:
-            if theory.mechanism(mechanism) is None:
-                raise SynthError(f"unknown mechanism {mechanism!r}; known: {', '.join(m.id for m in theory.mechanisms)}")
-            eff = {rid: m for rid, m in effective_mechanisms(store).items() if mechanism in m}
-        rids = sorted(r for r in eff if r not in excl)
-        outs = record_kind_codes(store, "outcome", rids) if outcome else {}
-        ctxs = record_kind_codes(store, "context", rids) if context else {}
-        for rid in rids:
-            if outcome and outcome not in outs.get(rid, {}):
-                continue
-            if context and context not in ctxs.get(rid, {}):
-                continue
-            rec = store.get(rid)
-            m = eff[rid][mechanism]
-            idxs = [(i, "mechanism") for i in m["evidence"]]
-            if outcome:
-                idxs += [(i, "outcome") for i in outs[rid][outcome] if i not in m["evidence"]]
-            sents = {r[0]: r[1:] for r in store.conn.execute("SELECT idx, section, text, role FROM sentences WHERE record_id=?", (rid,))}
-            for i, why in sorted(idxs):
-                if i not in sents:
-                    continue
-                section, text, role = sents[i]
-                frags.append({"record_id": rid, "citation": citation(rec), "year": rec.get("year"), "title": rec.get("title"),
-                              "idx": i, "section": section, "text": text, "role": role or why, "mechanism": mechanism,
-                              "score": m["score"], "curated": m["curated"], "design": rec.get("design")})
-    frags.sort(key=lambda f: (-f["score"], f["record_id"], f["idx"]))
+        frags = fragments(store, theory, mechanism, outcome, context, excl, uncertain)
     if as_json:
         for f in frags:
             _out(f)
@@ -228,11 +179,16 @@ def evidence_cmd(ctx, mechanism, outcome, context, as_json, include_excluded):
     from rich.markup import escape
 
     con = _console()
-    title = names.get(mechanism, mechanism)
-    con.print(f"[bold]{escape(mechanism)}[/] {escape(title)}: {len(frags)} fragment(s) from {len({f['record_id'] for f in frags})} record(s)")
+    mid = frags[0]["mechanism"] if frags else mechanism
+    kind = "uncertain fragment(s)" if uncertain else "fragment(s)"
+    con.print(f"[bold]{escape(mid)}[/] {escape(theory.names().get(mid, mid))}: {len(frags)} {kind} "
+              f"from {len({f['record_id'] for f in frags})} record(s)")
     for f in frags:
         tag = " [green](curated)[/]" if f["curated"] else ""
-        con.print(f"• {escape(f['text'])}\n  [dim]{escape(f['citation'])} · sentence {f['idx']} · {f['role']}{tag}[/]")
+        con.print(f"• {escape(f['text'])}\n  [dim]{escape(f['citation'])} · sentence {f['idx']} · {f['role'] or '-'} · "
+                  f"{f['score']:.2f}{tag}[/]")
+    if uncertain and frags:
+        con.print(f"[dim]Decide with: synth code ID --mechanism {escape(mid)} --sentence N --accept|--reject[/]")
 
 
 # ---------------------------------------------------------------------- code (curation)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from synth.cli import pass_ctx
+from synth.cli import OutputPath, pass_ctx
 
 
 @click.command("report")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="report.html", show_default=True,
+@click.option("-o", "--output", type=OutputPath(), default="report.html", show_default=True,
               help="HTML file to write.")
 @pass_ctx
 def report_cmd(ctx, output: str) -> None:

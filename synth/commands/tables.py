@@ -6,14 +6,18 @@ import sys
 
 import click
 
-from synth.cli import pass_ctx
+from synth.cli import OutputPath, pass_ctx
+
+_MAX_LINES = 200  # more than this, not asked for in a file: a short summary on a terminal
+_HEAD_LINES = 30
 
 
 @click.command("table")
 @click.option("--mechanism", metavar="M", help="Only configurations of mechanism M.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "md", "html", "json"]), default=None,
               help="Output format (default: from the -o extension, else md).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
+@click.option("-o", "--output", type=OutputPath(),
+              help="File to write; '-' for everything on stdout (default: stdout, summarised when long on a terminal).")
 @pass_ctx
 def table_cmd(ctx, mechanism: str | None, fmt: str | None, output: str | None) -> None:
     """The CMOC review table: one row per (context, mechanism, outcome) configuration.
@@ -26,16 +30,36 @@ def table_cmd(ctx, mechanism: str | None, fmt: str | None, output: str | None) -
     from synth.errors import SynthError
     from synth.tables import infer_format, render, summary_path, write_table
 
-    fmt = infer_format(output, fmt)
-    if not output:
+    to_stdout = output in (None, "-")
+    fmt = infer_format(None if to_stdout else output, fmt)
+    if to_stdout:
         if fmt == "xlsx":
             raise SynthError("XLSX needs a file: add -o table.xlsx")
-        sys.stdout.write(render(ctx.project, fmt, mechanism))
+        text = render(ctx.project, fmt, mechanism)
+        if output is None and _to_terminal() and text.count("\n") > _MAX_LINES:
+            _summarise(text, fmt)
+        else:
+            sys.stdout.write(text)
         return
     path = write_table(ctx.project, output, fmt, mechanism)
     click.echo(f"Wrote {path}", err=True)
     if fmt == "csv":
         click.echo(f"Wrote {summary_path(path)}", err=True)
+
+
+def _to_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _summarise(text: str, fmt: str) -> None:
+    """The first lines, then what was left out and how to get it (a terminal is no place for megabytes)."""
+    lines = text.split("\n")
+    sys.stdout.write("\n".join(lines[:_HEAD_LINES]) + "\n")
+    rest = len(lines) - _HEAD_LINES
+    size = f"{len(text.encode()) / 1e6:.1f} MB" if len(text) > 1e5 else f"{len(text.encode()) / 1e3:.0f} kB"
+    ext = {"md": "md", "csv": "csv", "html": "html", "json": "json"}.get(fmt, "md")
+    click.echo(f"... {rest:,} more lines not shown (the whole table is {size} of {fmt}). Get it all with "
+               f"`synth table -o cmoc.{ext}` (or .xlsx), or `synth table -o - | less`.", err=True)
 
 
 COMMANDS = [table_cmd]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from synth.importers.base import ImportFileError, ImportResult, Problem
-from synth.importers.detect import FORMAT_NAMES, FORMATS, decode, sniff
+from synth.importers.detect import FORMAT_NAMES, FORMATS, decode_text, sniff
 from synth.records import InvalidRecord
 
 __all__ = ["FORMATS", "ImportFileError", "ImportResult", "Problem", "import_files", "parse_text", "read_all", "read_bytes", "read_file", "store_results"]
@@ -48,9 +48,10 @@ def parse_text(text: str, fmt: str = "auto", name: str = "<text>", database: str
 
 
 def read_bytes(data: bytes, fmt: str = "auto", name: str = "<input>", database: str | None = None) -> ImportResult:
-    text, encoding = decode(data, name)
+    text, encoding, warnings = decode_text(data, name)
     result = parse_text(text, fmt, name, database)
     result.encoding = encoding
+    result.warnings = warnings + result.warnings
     return result
 
 
@@ -94,7 +95,7 @@ def store_results(store, parsed: list[tuple[str, ImportResult]], run_id: int | N
     for name, result in parsed:
         row = {"file": name, "format": result.format, "encoding": result.encoding,
                "database": ", ".join(sorted({r.database for r in result.records if r.database})),
-               **{k: 0 for k in COUNTS}, "problems": []}
+               **{k: 0 for k in COUNTS}, "problems": [], "warnings": list(result.warnings)}
         row["read"] = result.entries
         for prob in result.problems:
             _quarantine(store, prob.location, prob.reason, prob.raw, run_id)

@@ -37,6 +37,7 @@ class ImportResult:
     lines: list[int] = field(default_factory=list)  # line where each record's entry starts
     format: str = ""
     encoding: str = ""
+    warnings: list[str] = field(default_factory=list)  # one line each: guessed encoding, NULs removed, ...
 
     @property
     def entries(self) -> int:
@@ -86,7 +87,9 @@ def source_id(rec: Record, native: str | None, fallback: str) -> str:
     """
     if native and native.upper().startswith("WOS:"):
         return native
-    sid = native
+    db = (rec.database or "").strip()
+    # An accession number is only global with its database named: "AN:12" alone is a row number.
+    sid = native if native and (db or not native.startswith("AN:")) else None
     if not sid:
         for kind, value in (("pmid", N.normalize_pmid(rec.pmid)), ("doi", N.normalize_doi(rec.doi)),
                             ("pmcid", N.normalize_pmcid(rec.pmcid))):
@@ -94,7 +97,6 @@ def source_id(rec: Record, native: str | None, fallback: str) -> str:
                 sid = f"{kind}:{value}"
                 break
     sid = sid or fallback
-    db = (rec.database or "").strip()
     return f"{db}:{sid}" if db else sid
 
 
@@ -171,6 +173,12 @@ def find_pmcid(*values) -> str | None:
             if m:
                 return f"PMC{m.group(1)}"
     return None
+
+
+def page_range(first: str, last: str = "") -> str:
+    """ "123" + "130" -> "123-130"; a range already written whole is kept."""
+    first, last = one_line(first), one_line(last)
+    return f"{first}-{last}" if first and last and last != first and "-" not in first else first or last
 
 
 def split_list(value, seps=";") -> list[str]:

@@ -13,6 +13,8 @@ import re
 
 import bibtexparser
 from bibtexparser import model
+from bibtexparser.middlewares import RemoveEnclosingMiddleware, ResolveStringReferencesMiddleware
+from bibtexparser.middlewares.middleware import LibraryMiddleware
 
 from synth.importers.base import (
     Collector,
@@ -31,12 +33,66 @@ from synth.records import Record
 _PERCENT = re.compile(r"(?<!\\)%")
 _SIMPLE_ESCAPE = re.compile(r"\\([&_%$#])")
 _NAME_SPLIT = re.compile(r"\s+and\s+", re.I)
+# Macros that print nothing and take one argument: sort keys (`{\noopsort{2011a}}2010` is the year 2010).
+_NOOP_MACROS = ("noopsort", "sortnoop", "SortNoop", "nosort", "NOOPSORT", "oneletter")
+_NEWCOMMAND_NOOP = re.compile(r"\\(?:re)?newcommand\s*\{?\s*\\([A-Za-z]+)\s*\}?\s*\[1\]\s*\{\s*\}")
+# Text macros pylatexenc does not know or renders differently from what a reader expects.
+_TEXT_MACROS = {"textless": "<", "textgreater": ">", "textbar": "|", "textbackslash": "\\", "textasciitilde": "~",
+                "textasciicircum": "^", "textunderscore": "_", "textquotedbl": '"', "textdollar": "$",
+                "textpercent": "%", "textbraceleft": "{", "textbraceright": "}", "TeX": "TeX", "LaTeX": "LaTeX",
+                "BibTeX": "BibTeX", "LaTeXe": "LaTeX2e", "XeTeX": "XeTeX"}
+_MONTHS = {m[:3].lower(): m for m in ("January", "February", "March", "April", "May", "June", "July", "August",
+                                         "September", "October", "November", "December")}
 
 
-def _latex():
-    from pylatexenc.latex2text import LatexNodes2Text
+def _latex(noop=()):
+    """A LaTeX-to-text converter that keeps what the text says: unknown macros keep their name or
+    their argument's text (`{\\TeX}`, `\\mbox{x}`), `{\\textless}` is "<", sort-key macros vanish."""
+    from pylatexenc import latex2text as L
+    from pylatexenc import latexwalker as W
+    from pylatexenc import macrospec as M
 
-    return LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
+    noop = tuple(dict.fromkeys((*_NOOP_MACROS, *noop)))
+    walker_db = W.get_default_latex_context_db()
+    walker_db.add_context_category("synth", macros=[M.MacroSpec(m, "{") for m in noop], prepend=True)
+    text_db = L.get_default_latex_context_db()
+    specs = [L.MacroTextSpec(m, discard=True) for m in noop]
+    specs += [L.MacroTextSpec(m, simplify_repl=_with_space(v)) for m, v in _TEXT_MACROS.items()]
+    specs += [L.MacroTextSpec(m, simplify_repl="%s") for m in ("url", "path", "nolinkurl")]  # not "<url>"
+    text_db.add_context_category("synth", macros=specs, prepend=True)
+    return _KeepText(latex_context=text_db, walker_context=walker_db, math_mode="text", strict_latex_spaces=False)
+
+
+def _with_space(text: str):
+    """The macro's text, keeping the space LaTeX would swallow after it (`\\TeX users`)."""
+    return lambda node: text + (" " if node.macro_post_space else "")
+
+
+class _KeepText:
+    """pylatexenc's LatexNodes2Text, but an unknown macro is not dropped with its content."""
+
+    def __init__(self, latex_context, walker_context, **flags):
+        from pylatexenc.latex2text import LatexNodes2Text
+
+        class Converter(LatexNodes2Text):
+            def macro_node_to_text(self, node):
+                if self.latex_context.get_macro_spec(node.macroname) is not None:
+                    return super().macro_node_to_text(node)
+                args = node.nodeargd.argnlist if node.nodeargd and node.nodeargd.argnlist else []
+                text = "".join(self._groupnodecontents_to_text(n) for n in args if n is not None)
+                if text or args:
+                    return text
+                after = node.parsing_state.s[node.pos + node.len:node.pos + node.len + 2]
+                # `\\foo{bar}`: the group that follows is its text; `{\\TeX}`, `\\TeX{}`: the name is
+                if after[:1] == "{" and after != "{}":
+                    return ""
+                return node.macroname + (" " if node.macro_post_space else "")
+
+        self.conv = Converter(latex_context=latex_context, **flags)
+        self.walker_context = walker_context
+
+    def latex_to_text(self, value: str) -> str:
+        return self.conv.latex_to_text(value, latex_context=self.walker_context)
 
 
 def decode_latex(value: str, conv=None) -> str:
@@ -52,6 +108,74 @@ def decode_latex(value: str, conv=None) -> str:
         return value.replace("{", "").replace("}", "")
 
 
+class ResolveConcatenation(LibraryMiddleware):
+    """`#` concatenation and the @string references inside it (bibtexparser 2 resolves only a value
+    that is one whole reference): `"Proc. Fifteenth Annual" # STOC` -> `{Proc. Fifteenth Annual STOC}`.
+    @string values may use earlier strings; BibTeX's month macros (jan …) are predefined; an unknown
+    reference is kept as its name rather than dropped. Runs before bibtexparser's own middlewares."""
+
+    @classmethod
+    def metadata_key(cls) -> str:
+        return "synth_resolve_concatenation"
+
+    def transform(self, library):
+        strings = self.strings(library)
+        for entry in library.entries:
+            for f in entry.fields:
+                f.value = resolve_value(f.value, strings)
+        return library
+
+    @staticmethod
+    def strings(library) -> dict[str, str]:
+        strings = dict(_MONTHS)
+        for block in library.strings:  # file order: a string may use the ones before it
+            strings[block.key.strip().lower()] = resolve_value(block.value, strings, unwrap=True)
+        return strings
+
+
+def resolve_value(value, strings: dict[str, str], unwrap: bool = False):
+    """A field's raw value with references and `#` resolved, re-enclosed in braces (or as it was)."""
+    if not isinstance(value, str):
+        return value
+    parts = _concat_parts(value)
+    single_enclosed = len(parts) == 1 and _enclosed(parts[0])
+    if single_enclosed and not unwrap:
+        return value
+    if len(parts) == 1 and not single_enclosed and parts[0].lower() not in strings:
+        return parts[0] if unwrap else value  # a number, or an unknown reference: kept as written
+    joined = ""
+    for p in parts:
+        piece = p[1:-1] if _enclosed(p) else strings.get(p.lower(), p)
+        # Two words run together ("Annual" # STOC) read as one garbled word: keep them apart.
+        joined += " " + piece if joined[-1:].isalpha() and piece[:1].isalpha() else piece
+    return joined if unwrap else "{" + joined + "}"
+
+
+def _enclosed(part: str) -> bool:
+    return len(part) >= 2 and ((part[0] == "{" and part[-1] == "}") or (part[0] == '"' and part[-1] == '"'))
+
+
+def _concat_parts(value: str) -> list[str]:
+    """Split on `#` outside braces and quotes (a delimiter preceded by a backslash is escaped)."""
+    parts, cur, depth, quoted, prev = [], [], 0, False, ""
+    for ch in value:
+        if prev != "\\":
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+            elif ch == '"' and depth == 0:
+                quoted = not quoted
+            elif ch == "#" and depth == 0 and not quoted:
+                parts.append("".join(cur).strip())
+                cur, prev = [], ch
+                continue
+        cur.append(ch)
+        prev = ch
+    parts.append("".join(cur).strip())
+    return [p for p in parts if p] or [""]
+
+
 def parse(text: str, name: str = "<text>", database: str | None = None) -> ImportResult:
     col = Collector(name, "bibtex", database)
     text = text.lstrip("\ufeff")
@@ -59,16 +183,20 @@ def parse(text: str, name: str = "<text>", database: str | None = None) -> Impor
     level = log.level
     log.setLevel(logging.CRITICAL + 1)  # failed blocks are reported as Problems instead of log noise
     try:
-        library = bibtexparser.parse_string(text)
+        library = bibtexparser.parse_string(text, parse_stack=[
+            ResolveConcatenation(), ResolveStringReferencesMiddleware(), RemoveEnclosingMiddleware()])
     except Exception as e:
         raise ImportFileError(f"{name}: cannot read as BibTeX ({type(e).__name__}: {e})") from None
     finally:
         log.setLevel(level)
     entries: list[model.Entry] = list(library.entries)
     failed = list(library.failed_blocks)
+    strings = ResolveConcatenation.strings(library)
     for block in failed:
         dup = getattr(block, "ignore_error_block", None)
-        if isinstance(dup, model.Entry):  # duplicate key / field: the entry itself is fine
+        if isinstance(dup, model.Entry):  # duplicate key / field: the entry itself is fine (middlewares skip it)
+            for f in dup.fields:
+                f.value = resolve_value(f.value, strings, unwrap=True)
             entries.append(dup)
         else:
             col.problem((block.start_line or 0) + 1, f"malformed BibTeX entry: {_reason(block)}",
@@ -77,7 +205,8 @@ def parse(text: str, name: str = "<text>", database: str | None = None) -> Impor
         from synth.importers.detect import describe
 
         raise ImportFileError(f"{name}: no BibTeX entries found ({describe(text)})")
-    conv = _latex()
+    preambles = " ".join(str(p.value) for p in library.preambles)
+    conv = _latex(tuple(_NEWCOMMAND_NOOP.findall(preambles)))
     entries.sort(key=lambda e: e.start_line or 0)
     for entry in entries:
         fields = {}
@@ -136,5 +265,8 @@ def _record(entry: model.Entry, f: dict[str, str], conv) -> tuple[Record, str | 
         keywords=split_list(text("keywords"), ";,") + split_list(text("keywords-plus"), ";"),
         language=text("language"),
         url=text("url"),
+        volume=text("volume"),
+        issue=text("number", "issue"),
+        pages=text("pages").replace("--", "-"),
     )
     return rec, native, db

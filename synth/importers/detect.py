@@ -30,48 +30,106 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 def decode(data: bytes, name: str = "<input>") -> tuple[str, str]:
     """(text with `\\n` newlines and no BOM, encoding used); ImportFileError if not text."""
+    text, encoding, _ = decode_text(data, name)
+    return text, encoding
+
+
+def decode_text(data: bytes, name: str = "<input>") -> tuple[str, str, list[str]]:
+    """Like decode(), plus one-line warnings: a guessed (non-UTF-8) encoding, NUL bytes removed."""
     if not data.strip(b" \t\r\n\x00") or data in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         raise ImportFileError(f"{name}: the file is empty")
     for magic, what in _MAGIC:
         if data.startswith(magic):
             raise ImportFileError(f"{name}: this is {what}, not a bibliographic export")
+    warnings: list[str] = []
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
     if encoding is None and b"\x00" in data[:4096]:
         encoding = _utf16_without_bom(data[:4096])
-        if encoding is None:
+        if encoding is None and data[:4096].count(0) * 100 > len(data[:4096]):
             raise ImportFileError(f"{name}: this is a binary file, not a bibliographic export")
+        if encoding:
+            warnings.append(f"{name}: not UTF-8; read as {encoding.upper()} without a BOM (guessed from its zero bytes)")
     if encoding:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             raise ImportFileError(f"{name}: cannot decode the file as {encoding}") from None
     else:
-        text, encoding = _decode_8bit(data)
+        text, encoding, guessed = _decode_8bit(data)
+        if guessed:
+            warnings.append(f"{name}: not UTF-8; read as {encoding} (guessed: check accents and names, "
+                            f"or save the file as UTF-8)")
+    # NUL bytes (padding from broken exporters) would be stored and re-exported: drop them anywhere.
+    nuls = text.count("\x00")
+    if nuls:
+        text = text.replace("\x00", "")
+        warnings.append(f"{name}: removed {nuls} NUL byte{'s' if nuls > 1 else ''}")
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     sample = text[:65536]
     if len(_CONTROL.findall(sample)) > max(2, len(sample) // 100):
         raise ImportFileError(f"{name}: this is a binary file, not a bibliographic export")
     if not text.strip():
         raise ImportFileError(f"{name}: the file is empty")
-    return text, encoding
+    return text, encoding, warnings
 
 
-def _decode_8bit(data: bytes) -> tuple[str, str]:
-    """UTF-8; a UTF-8 file with a few broken bytes stays UTF-8 (bad bytes replaced) rather than
-    turning every accent into mojibake; otherwise Windows-1252, then Latin-1 (never fails)."""
+# Encodings charset-normalizer names for multi-byte (CJK) text: these decode strictly, so a hit is reliable.
+_MULTIBYTE = ("gb18030", "gb2312", "gbk", "big5", "big5hkscs", "cp932", "shift_jis", "euc_jp", "euc_kr", "cp949",
+              "cp950", "euc_jis_2004", "shift_jis_2004", "iso2022_jp", "johab", "hz")
+
+
+def _decode_8bit(data: bytes) -> tuple[str, str, bool]:
+    """(text, encoding, guessed). UTF-8; a UTF-8 file with a few broken bytes stays UTF-8 (bad bytes
+    replaced) rather than turning every accent into mojibake; otherwise charset-normalizer's guess
+    when it is a multi-byte encoding (GBK, Shift-JIS, Big5 …), Windows-1252 when the text reads as
+    a Western language in it, else charset-normalizer's single-byte guess, else Latin-1 (never fails)."""
     try:
-        return data.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), "utf-8", False
     except UnicodeDecodeError:
         pass
     lenient = data.decode("utf-8", "replace")
     bad = lenient.count("\ufffd")
     good = sum(1 for c in lenient if ord(c) > 127) - bad
     if good >= 3 * bad:
-        return lenient, "utf-8 (with undecodable bytes replaced)"
+        return lenient, "utf-8 (with undecodable bytes replaced)", True
+    best = _guess(data)
+    if best and best.replace("-", "_").lower() in _MULTIBYTE:
+        try:
+            return data.decode(best), best, True
+        except (UnicodeDecodeError, LookupError):
+            pass
     try:
-        return data.decode("cp1252"), "cp1252"
+        text = data.decode("cp1252")
+        if _reads_western(text) or not best:
+            return text, "cp1252", True
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        pass
+    if best:
+        try:
+            return data.decode(best), best, True
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return data.decode("latin-1"), "latin-1", True
+
+
+def _guess(data: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    match = from_bytes(data).best()
+    return match.encoding if match else None
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _reads_western(text: str) -> bool:
+    """Western text has a few accented letters inside mostly-ASCII words ("Müller", "naïve"); Cyrillic,
+    Greek or CJK bytes read as Windows-1252 give words made wholly of accented letters."""
+    words = [w for w in _WORD.findall(text[:200000]) if any(ord(c) > 127 for c in w)]
+    if not words:
+        return True
+    accented = sum(sum(ord(c) > 127 for c in w) for w in words)
+    return accented <= 0.5 * sum(len(w) for w in words)
 
 
 def _utf16_without_bom(head: bytes) -> str | None:

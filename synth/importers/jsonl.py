@@ -14,7 +14,7 @@ from synth.importers.base import Collector, ImportFileError, ImportResult, one_l
 from synth.records import Record
 
 _FIELDS = ("title", "abstract", "doi", "pmid", "pmcid", "openalex", "authors", "year", "journal", "pub_types",
-           "keywords", "mesh", "language", "url")
+           "keywords", "mesh", "language", "url", "volume", "issue", "pages")
 
 
 def parse(text: str, name: str = "<text>", database: str | None = None) -> ImportResult:
@@ -128,4 +128,7 @@ def _record(o: dict) -> Record:
         mesh=lst("mesh"),
         language=s("language"),
         url=s("url", "URL"),
+        volume=s("volume"),
+        issue=s("issue"),
+        pages=s("pages", "page"),
     )

@@ -29,6 +29,11 @@ def parse(text: str, name: str = "<text>", database: str | None = None) -> Impor
         from synth.importers.detect import describe
 
         raise ImportFileError(f"{name}: no MEDLINE records found (no PMID- line; {describe(text)})")
+    # PubMed writes SO (the citation) last in every record: a record without one, in a file whose
+    # other records carry SO, or last in a file that ends mid-line, was cut short (a truncated
+    # download) and is not stored as complete.
+    expect_so = any(_tag(ln) == "SO" for g in groups for _, ln in g)
+    ends_mid_line = not text.endswith("\n")
     for group in groups:
         start = group[0][0]
         raw = "\n".join(ln for _, ln in group)
@@ -51,10 +56,18 @@ def parse(text: str, name: str = "<text>", database: str | None = None) -> Impor
         if not (tags.get("PMID") or tags.get("PMC")):
             col.problem(start, "record has no PMID or PMC identifier", raw)
             continue
+        if "SO" not in tags and (expect_so or (ends_mid_line and group is groups[-1])):
+            col.problem(start, f"record is cut short (no SO line; it ends at line {group[-1][0]}: file truncated?)", raw)
+            continue
         rec = _record(tags)
         db = "PubMed" if rec.pmid else "PMC"
         col.add(rec, start, raw, None, db)
     return col.result
+
+
+def _tag(line: str) -> str | None:
+    m = _TAG.match(line) if not line[:1].isspace() else None
+    return m.group(1) if m else None
 
 
 def _is_id_line(line: str) -> bool:
@@ -102,6 +115,9 @@ def _record(t: dict[str, list[str]]) -> Record:
         keywords=[one_line(k) for k in t.get("OT", [])],
         mesh=mesh,
         language=one_line(t.get("LA", [""])[:1]),
+        volume=one_line(t.get("VI", [""])[:1]),
+        issue=one_line(t.get("IP", [""])[:1]),
+        pages=one_line(t.get("PG", [""])[:1]),
         url=f"https://pubmed.ncbi.nlm.nih.gov/{one_line(t['PMID'][:1])}/" if t.get("PMID") else "",
     )
 

@@ -20,6 +20,7 @@ from synth.importers.base import (
     find_pmcid,
     find_pmid,
     one_line,
+    page_range,
     split_list,
     structure_abstract,
 )
@@ -146,15 +147,19 @@ def _from_ris(t: dict[str, list[str]]) -> tuple[Record, str | None, str]:
     an = _first(t, "AN")
     db = next((one_line(v) for v in t.get("DB", []) if one_line(v)), "")
     db = EBSCO_DATABASES.get(db.lower(), db) or database_from_urls(t.get("UR"))
+    if not db and _first(t, "DP").lower() in ("nlm", "pubmed", "national library of medicine"):
+        db = "PubMed"  # EndNote's PubMed import: `DP  - NLM`, the PMID in `AN`
     native = None
     pmid = find_pmid(notes)
     if an.upper().startswith("WOS:"):
         native, db = an.split()[0], db or "Web of Science"
     elif an:
         first = re.split(r"[;\s]", an)[0]
-        if first.isdigit() and db.lower() in ("pubmed", "medline", "nlm") and not pmid:
-            pmid = first
-        native = f"AN:{first}"
+        if first.isdigit() and db.lower() in ("pubmed", "medline", "nlm"):
+            pmid = pmid or first
+            native = None if pmid == first else f"AN:{first}"  # the PMID is the id: PubMed:pmid:…
+        else:
+            native = f"AN:{first}"
     else:
         eid = next((m.group(1) for u in t.get("UR", []) for m in [re.search(r"eid=(2-s2\.0-\d+)", u)] if m), None)
         emb = next((m.group(1) for u in t.get("UR", []) for m in [re.search(r"embase\.com/.*[?&]id=(L\d+)", u)] if m), None)
@@ -174,6 +179,9 @@ def _from_ris(t: dict[str, list[str]]) -> tuple[Record, str | None, str]:
         keywords=split_list(t.get("KW")),
         language=_first(t, "LA"),
         url=(one_line(t.get("UR", [""])[:1]).split() or [""])[0].rstrip(";"),
+        volume=_first(t, "VL"),
+        issue=_first(t, "IS", "CP"),
+        pages=page_range(_first(t, "SP"), _first(t, "EP")),
     )
     return rec, native, db
 
@@ -204,6 +212,9 @@ def _from_wok(t: dict[str, list[str]]) -> tuple[Record, str | None, str]:
         pub_types=split_list(" ".join(t.get("DT", []))),
         keywords=split_list(" ".join(t.get("DE", []))) + split_list(" ".join(t.get("ID", []))),
         language=_first(t, "LA"),
+        volume=_first(t, "VL"),
+        issue=_first(t, "IS"),
+        pages=page_range(_first(t, "BP"), _first(t, "EP")) or _first(t, "AR"),
     )
     return rec, (ut or None), "Web of Science"
 

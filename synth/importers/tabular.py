@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from urllib.parse import parse_qsl
 
 from synth.importers.base import (
     Collector,
@@ -18,6 +19,7 @@ from synth.importers.base import (
     find_doi,
     find_pmcid,
     one_line,
+    page_range,
     split_list,
     structure_abstract,
 )
@@ -28,20 +30,32 @@ COLUMNS = {
     "title": ["title", "articletitle", "documenttitle", "ti", "t1", "primarytitle", "titleofarticle"],
     "abstract": ["abstract", "ab", "n2", "abstractnote", "summary"],
     "doi": ["doi", "di", "do", "digitalobjectidentifier"],
-    "pmid": ["pmid", "pubmedid", "pm", "pubmed", "pubmedidentifier"],
+    "pmid": ["pmid", "pubmedid", "pm", "pubmed", "pubmedidentifier", "medlinepmid"],
     "pmcid": ["pmcid", "pmc", "pmcidentifier"],
-    "year": ["year", "publicationyear", "py", "pubyear", "publishedyear", "yr", "date", "publicationdate", "dp"],
-    "authors": ["authorfullnames", "authorsfullnames", "af", "authors", "author", "au", "a1"],
+    "year": ["year", "publicationyear", "py", "pubyear", "publishedyear", "yr", "date", "publicationdate", "dp",
+             "dateofpublication"],
+    "authors": ["authorfullnames", "authorsfullnames", "af", "authors", "author", "au", "a1", "authornames"],
     "journal": ["journal", "sourcetitle", "so", "journaltitle", "publicationtitle", "secondarytitle", "t2", "jf",
                 "jo", "journalname", "container", "containertitle", "ta", "jt"],
     "keywords": ["keywords", "authorkeywords", "de", "kw", "keyword", "manualtags", "tags", "ot"],
     "mesh": ["mesh", "meshterms", "meshheadings", "mh", "indexkeywords"],
     "url": ["url", "link", "ur", "links"],
-    "language": ["language", "la", "languageoforiginaldocument"],
+    "language": ["language", "la", "languageoforiginaldocument", "languageofarticle"],
     "pub_types": ["documenttype", "publicationtype", "itemtype", "pt", "dt", "type", "typeofwork", "m3"],
-    "accession": ["eid", "ut", "accessionnumber", "an", "uniqueid", "uniquewosid", "wosid", "covidence",
-                  "covidenceno", "key", "refid", "recordid", "itemid", "id"],
+    "volume": ["volume", "vl", "vol", "vi"],
+    "issue": ["issue", "is", "ip", "issuenumber"],
+    "pages": ["pages", "pagerange", "pg", "pagination"],
+    "page_start": ["pagestart", "firstpage", "startpage", "bp", "sp", "spage"],
+    "page_end": ["pageend", "lastpage", "endpage", "ep", "epage"],
+    "article_no": ["artno", "articlenumber", "ar"],
+    # A database's own accession: global only with the database named (WOS:…, a Scopus EID, or --database).
+    "accession": ["eid", "ut", "accessionnumber", "an", "uniqueid", "uniquewosid", "wosid", "embaseaccessionid",
+                  "embaseaccessionnumber"],
+    # Row numbers and keys of a screening tool or spreadsheet: local to the file, never an identifier.
+    "local_id": ["covidence", "covidenceno", "key", "refid", "recordid", "itemid", "id", "rayyanid", "eppiid"],
     "database": ["database", "db", "source", "sourcedatabase", "datasource"],
+    "openurl": ["openurllink", "openurl"],  # Embase: id=doi:…, volume, issue, spage, date in the query
+    "db_link": ["embaselink", "recordlink", "databaselink"],
 }
 _DELIMS = (",", "\t", ";", "|")
 
@@ -109,6 +123,9 @@ def parse(text: str, name: str = "<text>", database: str | None = None) -> Impor
         shown = ", ".join(h.strip() for h in headers[:8] if h.strip()) or "none"
         raise ImportFileError(f"{name}: no title column in the CSV header (columns: {shown}); "
                               f"expected one of Title, Article Title, Document Title, TI")
+    width = len(headers)
+    while width and not headers[width - 1].strip():  # a trailing delimiter in the header names nothing
+        width -= 1
     prev_end = reader.line_num + offset
     while True:
         start = prev_end + 1
@@ -126,6 +143,10 @@ def parse(text: str, name: str = "<text>", database: str | None = None) -> Impor
         raw = delim.join(row)
         if len(row) > len(headers):
             col.problem(start, f"row has {len(row)} fields but the header has {len(headers)}", raw)
+            continue
+        if len(row) < width:  # cut short (a truncated file, an unclosed quote): not stored as complete
+            spans = f"; an unclosed quote runs to line {prev_end}" if prev_end > start else ""
+            col.problem(start, f"row is cut short: {len(row)} of the header's {width} fields{spans}", raw)
             continue
         rec, native, db = _record(row, cols)
         col.add(rec, start, raw, native, db)
@@ -156,33 +177,86 @@ def split_authors(value: str) -> list[str]:
     return [p for p in parts if p]
 
 
+KNOWN_DATABASES = ("scopus", "embase", "pubmed", "medline", "web of science", "psycinfo", "apa psycinfo", "cinahl",
+                   "eric", "proquest", "ebsco", "ovid", "cochrane")
+
+
 def _record(row: list[str], cols: dict[str, int]) -> tuple[Record, str | None, str]:
     c = lambda f: _cell(row, cols, f)
     acc = c("accession")
     db = c("database")
-    db = db if db.lower() in ("scopus", "embase", "pubmed", "medline", "web of science", "psycinfo", "apa psycinfo",
-                             "cinahl", "eric", "proquest", "ebsco", "ovid", "cochrane") else ""
+    citation = "" if db.lower() in KNOWN_DATABASES else db  # Embase's "Source": "J Adolesc Health (2019) 64:2 (S12)"
+    db = "" if citation else db
+    openurl = _openurl(c("openurl"))
+    link = c("db_link")
+    emb = re.search(r"embase\.com/.*[?&]id=(L\d+)", link)
+    if openurl.get("sid", "").lower().startswith("embase") or emb:
+        db = db or "Embase"
     if acc.upper().startswith("WOS:"):
         native, db = acc, db or "Web of Science"
     elif acc.startswith("2-s2.0-"):
         native, db = f"EID:{acc}", db or "Scopus"
+    elif emb and not acc:
+        native = f"AN:{emb.group(1)}"
     else:
-        native = f"AN:{acc}" if acc else None
-    pmid = c("pmid")
+        native = f"AN:{acc}" if acc else None  # kept only when the database is named (base.source_id)
+    cited = _citation(citation)
+    pmid = c("pmid") or openurl.get("pmid", "")
     m = re.search(r"\d+", pmid)
+    year = c("year") or cited.get("year", "") or openurl.get("date", "")
+    authors = split_authors(c("authors")) or ([openurl["aufull"]] if openurl.get("aufull") else [])
     rec = Record(
-        title=one_line(c("title")),
+        title=one_line(c("title")) or openurl.get("atitle", ""),
         abstract=structure_abstract(c("abstract")),
-        doi=find_doi(c("doi")) or find_doi(c("url")),
+        doi=find_doi(c("doi")) or find_doi(c("url")) or find_doi(openurl.get("doi")),
         pmid=m.group(0) if m else None,
         pmcid=find_pmcid([c("pmcid")]) if c("pmcid") else None,
-        authors=split_authors(c("authors")),
-        year=int(y.group(1)) if (y := re.search(r"(1[89]\d\d|20\d\d|21\d\d)", c("year"))) else None,
-        journal=one_line(c("journal")),
+        authors=authors,
+        year=int(y.group(1)) if (y := re.search(r"(1[89]\d\d|20\d\d|21\d\d)", year)) else None,
+        journal=one_line(c("journal")) or cited.get("journal", "") or openurl.get("title", "") or openurl.get("stitle", ""),
         pub_types=split_list(c("pub_types")),
         keywords=split_list(c("keywords")),
         mesh=split_list(c("mesh")),
         language=one_line(c("language")),
         url=c("url").split()[0] if c("url") else "",
+        volume=c("volume") or cited.get("volume", "") or openurl.get("volume", ""),
+        issue=c("issue") or cited.get("issue", "") or openurl.get("issue", ""),
+        pages=(c("pages") or page_range(c("page_start"), c("page_end")) or c("article_no") or cited.get("pages", "")
+               or page_range(openurl.get("spage", ""), openurl.get("epage", "")) or openurl.get("pages", "")),
     )
-    return rec, native, db or database_from_urls(c("url"))
+    return rec, native, db or database_from_urls(c("url"), link)
+
+
+def _openurl(link: str) -> dict[str, str]:
+    """The fields of an OpenURL (Embase's "Open URL Link"): `id=doi:…` and `id=pmid:…` become doi and pmid."""
+    if "?" not in link:
+        return {}
+    out: dict[str, str] = {}
+    for key, value in parse_qsl(link.split("?", 1)[1], keep_blank_values=False):
+        key, value = key.lower(), value.strip()
+        ident = re.match(r"(?:info:)?(doi|pmid)[:/]\s*(.+)", value, re.I) if key in ("id", "rft_id") else None
+        if ident:
+            key, value = ident.group(1).lower(), ident.group(2)
+        if value:
+            out.setdefault(key, value)
+    return out
+
+
+_CITATION = re.compile(r"^(?P<journal>.+?)\s*\(?(?P<year>(?:1[89]|20|21)\d\d)\)?[.,]?\s*(?P<rest>.*)$")
+
+
+def _citation(text: str) -> dict[str, str]:
+    """Embase's "Source" citation: "Journal of Adolescent Health (2019) 64:2 (S12-S13). Date of Publication: …"."""
+    text = one_line(text).split(". Date of Publication")[0]
+    m = _CITATION.match(text)
+    if not text or not m:
+        return {"journal": text} if text else {}
+    out = {"journal": m.group("journal").rstrip(" .,;"), "year": m.group("year")}
+    rest = m.group("rest")
+    vol = re.match(r"(\w+)(?::(\w+))?", rest)
+    if vol:
+        out["volume"], out["issue"] = vol.group(1), vol.group(2) or ""
+    pages = re.search(r"\(([^()]*\d[^()]*)\)\s*$", rest)
+    if pages:
+        out["pages"] = pages.group(1).strip()
+    return out

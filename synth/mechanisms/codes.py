@@ -51,6 +51,18 @@ def _auto(store, kind: str, record_ids: list[str] | None):
         yield from store.conn.execute(sql + f" AND record_id IN ({','.join('?' * len(chunk))}) ORDER BY record_id, idx", (kind, *chunk))
 
 
+def fragment_scores(store, mechanism: str, record_ids: list[str] | None = None) -> dict[tuple[str, int], float]:
+    """{(record_id, idx): score} of the sentences automatically coded with MECHANISM."""
+    return {(rid, idx): score for rid, idx, code, score in _auto(store, "mechanism", record_ids) if code == mechanism and idx >= 0}
+
+
+def uncertain_codes(store, mechanism: str) -> dict[tuple[str, int], float]:
+    """{(record_id, idx): score} of sentences scored just under the threshold for MECHANISM, not yet curated."""
+    decided = {(rid, idx) for rid, idx, code, _ in decisions(store) if code == mechanism}
+    return {(rid, idx): score for rid, idx, code, score in _auto(store, "uncertain", None)
+            if code == mechanism and (rid, idx) not in decided}
+
+
 def effective_mechanisms(store, record_ids: list[str] | None = None) -> dict[str, dict[str, dict]]:
     """{record_id: {mechanism: {"score", "curated", "evidence": [idx, ...]}}} with curation applied."""
     out: dict[str, dict[str, dict]] = defaultdict(dict)
@@ -96,8 +108,7 @@ def effective_mechanisms(store, record_ids: list[str] | None = None) -> dict[str
 
 
 def _sentences(store, rid: str) -> dict[int, dict]:
-    return {r[0]: {"idx": r[0], "section": r[1], "text": r[2], "role": r[3]} for r in store.conn.execute(
-        "SELECT idx, section, text, role FROM sentences WHERE record_id=? ORDER BY idx", (rid,))}
+    return {s["idx"]: s for s in store.sentences_of(rid)}
 
 
 def record_mechanisms(store, record_id: str) -> list[dict]:
@@ -114,7 +125,7 @@ def record_mechanisms(store, record_id: str) -> list[dict]:
         for i in m["evidence"]:
             if i in sents:
                 s = dict(sents[i])
-                s["role"] = s["role"] or "mechanism"
+                s["role"] = s["role"] or ""
                 ev.append(s)
         out.append({"id": code, "name": names.get(code, code), "score": m["score"], "curated": m["curated"], "evidence": ev})
     out.sort(key=lambda d: (-d["score"], order.index(d["id"]) if d["id"] in order else 99, d["id"]))
@@ -165,6 +176,9 @@ def summary(store, excluded: set[str] | None = None) -> list[dict]:
     eff = {rid: m for rid, m in effective_mechanisms(store).items() if rid not in excluded}
     outs = record_kind_codes(store, "outcome")
     ctxs = record_kind_codes(store, "context")
+    decided = {(rid, idx, code) for rid, idx, code, _ in decisions(store)}
+    unsure = Counter(code for rid, idx, code, _ in _auto(store, "uncertain", None)
+                     if rid not in excluded and (rid, idx, code) not in decided)
     rows = []
     for mid, name in names["mechanisms"].items():
         recs = [rid for rid, m in eff.items() if mid in m]
@@ -173,7 +187,7 @@ def summary(store, excluded: set[str] | None = None) -> list[dict]:
         cc = Counter(c for rid in recs for c in ctxs.get(rid, {}))
         rows.append({
             "id": mid, "name": name, "records": len(recs), "fragments": frags,
-            "curated": sum(1 for rid in recs if eff[rid][mid]["curated"]),
+            "curated": sum(1 for rid in recs if eff[rid][mid]["curated"]), "uncertain": unsure.get(mid, 0),
             "top_outcomes": [{"id": k, "records": v} for k, v in sorted(oc.items(), key=lambda x: (-x[1], x[0]))[:3]],
             "top_contexts": [{"id": k, "records": v} for k, v in sorted(cc.items(), key=lambda x: (-x[1], x[0]))[:3]],
         })

@@ -1,11 +1,16 @@
-"""Emergent mechanisms: clusters of mechanism/outcome sentences the theory explains poorly.
+"""Emergent mechanisms: clusters of evidence sentences the theory explains poorly.
 
-Candidates are the sentences the coder marked (role mechanism or outcome, no theory
-mechanism, best cosine to the theory below `Params.emergent_fit`). They are reduced with
-PCA and clustered with scikit-learn's HDBSCAN; each cluster is labelled by its most
-distinctive terms (class-based TF-IDF over CountVectorizer counts, as in BERTopic).
-Cluster ids (E1, E2, ...) are stable: a new cluster takes the id of the previous cluster
-whose centroid is closest (cosine >= MATCH_COSINE), else a fresh id; ids are never reused.
+Candidates are the findings and conclusions about a process (participants' accounts,
+explanations) that no theory mechanism claims (best mechanism probability below
+`Params.emergent_fit`), including what goes wrong: dependency, boundaries, distress.
+They are clustered by average-linkage agglomerative clustering on cosine distance
+(scikit-learn), which needs no minimum density and so forms clusters on a corpus of a
+hundred studies as well as of ten thousand; a cluster counts when it has at least
+MIN_SIZE sentences from at least MIN_RECORDS studies (a mechanism seen across studies).
+Each is labelled by its most distinctive terms (class-based TF-IDF over CountVectorizer
+counts, as in BERTopic). Cluster ids (E1, E2, ...) are stable: a new cluster takes the id of
+the previous cluster whose centroid is closest (cosine >= MATCH_COSINE), else a fresh id;
+ids are never reused.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ import numpy as np
 from synth.records import utcnow
 
 MATCH_COSINE = 0.8
-MAX_CANDIDATES = 20000
+MAX_CANDIDATES = 4000  # agglomerative clustering is quadratic: a deterministic subsample above this
+DISTANCE = 0.55  # average cosine distance within a cluster (tuned on the training batch's unexplained findings)
+MIN_SIZE = 3
+MIN_RECORDS = 2
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS emergent_clusters(
@@ -65,21 +73,28 @@ def ctfidf_terms(docs_per_cluster: list[list[str]], top: int = 6) -> list[list[s
     return out
 
 
-def cluster(vectors: np.ndarray, min_cluster_size: int = 5) -> np.ndarray:
-    """HDBSCAN labels (-1 = noise) on PCA-reduced, normalised vectors. Deterministic."""
-    from sklearn.cluster import HDBSCAN
-    from sklearn.decomposition import PCA
+def cluster(vectors: np.ndarray, groups: list[str] | None = None, distance: float = DISTANCE,
+            min_size: int = MIN_SIZE, min_records: int = MIN_RECORDS) -> np.ndarray:
+    """Cluster labels (-1 = noise): average-linkage on cosine distance; small or one-study clusters are noise."""
+    from sklearn.cluster import AgglomerativeClustering
 
     n = len(vectors)
-    if n < max(2 * min_cluster_size, 4):
+    if n < max(min_size, 2):
         return np.full(n, -1)
-    k = min(20, n - 1, vectors.shape[1])
-    x = PCA(n_components=k, svd_solver="full").fit_transform(vectors)
-    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
-    return HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min(3, min_cluster_size), copy=True).fit_predict(x)
+    raw = AgglomerativeClustering(n_clusters=None, distance_threshold=distance, metric="cosine",
+                                  linkage="average").fit_predict(vectors)
+    groups = groups or [str(i) for i in range(n)]
+    labels = np.full(n, -1)
+    kept = 0
+    for lab in sorted(set(raw.tolist()), key=lambda c: int(np.flatnonzero(raw == c)[0])):  # deterministic order
+        sel = np.flatnonzero(raw == lab)
+        if len(sel) >= min_size and len({groups[i] for i in sel}) >= min_records:
+            labels[sel] = kept
+            kept += 1
+    return labels
 
 
-def refresh_emergent(store, vectors, params=None, min_cluster_size: int | None = None) -> dict:
+def refresh_emergent(store, vectors, params=None) -> dict:
     ensure_tables(store)
     rows = store.conn.execute(
         "SELECT f.record_id, f.idx, s.text FROM sentence_fit f JOIN sentences s ON s.record_id=f.record_id AND s.idx=f.idx "
@@ -90,14 +105,13 @@ def refresh_emergent(store, vectors, params=None, min_cluster_size: int | None =
         rows = [rows[int(i * step)] for i in range(MAX_CANDIDATES)]
     keys = [(r[0], r[1]) for r in rows]
     texts = [r[2] for r in rows]
-    mcs = min_cluster_size or max(5, len(rows) // 100)
     if rows:
         mat = vectors.sentence_vectors(keys, texts)
         ok = ~np.isnan(mat).any(axis=1)
         mat, keys, texts = mat[ok], [k for k, o in zip(keys, ok) if o], [t for t, o in zip(texts, ok) if o]
     else:
         mat = np.zeros((0, 1), np.float32)
-    labels = cluster(mat, mcs) if len(keys) else np.zeros(0, int)
+    labels = cluster(mat, [k[0] for k in keys]) if len(keys) else np.zeros(0, int)
     found = sorted(set(labels.tolist()) - {-1})
     cents, members, docs = [], [], []
     for lab in found:

@@ -1,7 +1,8 @@
 """code_project: code every record whose text, theory or model changed since it was last coded.
 
-Incremental by `records.coded_hash` = hash(content hash + theory hash + model + coder version):
-adding records leaves existing codes untouched; editing theory.yaml re-codes everything.
+Incremental by `records.coded_hash` = hash(content hash + the coder's fingerprint): adding records
+leaves existing codes untouched; editing theory.yaml, changing the model, a new training batch or
+new sentence-level curation (which the coder learns from) re-codes everything.
 Each batch of records is written in one transaction (codes, roles, relevance, coded_hash
 together), so a kill at any moment leaves every record either fully coded or still pending.
 """
@@ -14,8 +15,10 @@ import time
 
 import numpy as np
 
-from synth.mechanisms.coder import CODER_VERSION, DEFAULT_PARAMS, Coder, Params, RecordIn, SentenceIn
+from synth.mechanisms.coder import CODER_VERSION, DEFAULT_PARAMS, Coder, Curated, Params, RecordIn, SentenceIn
+from synth.mechanisms.curation import decisions
 from synth.mechanisms.theory import Theory, load_theory
+from synth.mechanisms.training import bundled_hash
 from synth.mechanisms.vectors import cached_embed, model_name
 
 FIT_TABLE = """
@@ -25,8 +28,34 @@ CREATE TABLE IF NOT EXISTS sentence_fit(
 )"""
 
 
-def coded_hash(content_hash: str, theory: Theory, model: str) -> str:
-    return hashlib.sha256(f"{content_hash}|{theory.hash}|{model}|{CODER_VERSION}".encode()).hexdigest()[:16]
+def fingerprint(theory: Theory, model: str, curation: list[tuple]) -> str:
+    """What the coder's output depends on besides a record's own text."""
+    cur = hashlib.sha256(json.dumps(curation).encode()).hexdigest()[:16]
+    return f"{theory.hash}|{model}|{CODER_VERSION}|{bundled_hash()}|{cur}"
+
+
+def coded_hash(content_hash: str, fp: str) -> str:
+    return hashlib.sha256(f"{content_hash}|{fp}".encode()).hexdigest()[:16]
+
+
+def _learnable(store, theory: Theory) -> list[tuple]:
+    """Sentence-level curation decisions on theory mechanisms: (record_id, idx, mechanism, decision)."""
+    mids = {m.id for m in theory.mechanisms}
+    return [d for d in decisions(store) if d[1] >= 0 and d[2] in mids]
+
+
+def curated_examples(store, vectors, learn: list[tuple]) -> list[Curated]:
+    """A reviewer's accepted and rejected fragments as training examples (with their stored vectors)."""
+    rows = []
+    for rid, idx, code, decision in learn:
+        s = next((x for x in store.sentences_of(rid) if x["idx"] == idx), None)
+        if s is not None:
+            rows.append((rid, idx, s, code, decision))
+    if not rows:
+        return []
+    mat = vectors.sentence_vectors([(r[0], r[1]) for r in rows], [r[2]["text"] for r in rows])
+    return [Curated(v, s["section"], s["text"], code, decision == "accept")
+            for (rid, idx, s, code, decision), v in zip(rows, mat) if not np.isnan(v).any()]
 
 
 def ensure_tables(store) -> None:
@@ -43,7 +72,9 @@ def code_project(project, progress: bool = True, vectors=None, params: Params = 
     try:
         ensure_tables(store)
         _cleanup(store)
-        pending = _pending(store, theory, model, force)
+        learn = _learnable(store, theory)
+        fp = fingerprint(theory, model, learn)
+        pending = _pending(store, fp, force)
         summary = {"theory_hash": theory.hash, "model": model, "pending": len(pending), "coded": 0,
                    "near_misses": 0, "skipped_unindexed": 0, "sentences": 0, "emergent": None}
         store.set_meta("mechanisms.theory", json.dumps(theory.to_dict(), ensure_ascii=False))
@@ -53,7 +84,8 @@ def code_project(project, progress: bool = True, vectors=None, params: Params = 
                 from synth.mechanisms.vectors import IndexVectors
 
                 vectors = IndexVectors(project)
-            coder = Coder(theory, lambda texts: cached_embed(store, model, texts, vectors.embed), params)
+            coder = Coder(theory, lambda texts: cached_embed(store, model, texts, vectors.embed), params,
+                          curated=curated_examples(store, vectors, learn))
             _code_batches(store, coder, vectors, pending, theory, model, batch, progress, summary)
         if emergent and (summary["coded"] or force or store.get_meta("mechanisms.emergent_theory") != theory.hash):
             from synth.mechanisms.emergent import refresh_emergent
@@ -83,12 +115,12 @@ def _cleanup(store) -> None:
             c.execute(f"DELETE FROM {table} WHERE record_id NOT IN (SELECT id FROM records WHERE merged_into IS NULL)")
 
 
-def _pending(store, theory, model, force) -> list[tuple[str, str]]:
+def _pending(store, fp, force) -> list[tuple[str, str]]:
     rows = store.conn.execute(
         "SELECT id, content_hash, coded_hash FROM records WHERE merged_into IS NULL ORDER BY id").fetchall()
     out = []
     for rid, ch, done in rows:
-        want = coded_hash(ch, theory, model)
+        want = coded_hash(ch, fp)
         if force or done != want:
             out.append((rid, want))
     return out
@@ -111,7 +143,7 @@ def _code_batches(store, coder, vectors, pending, theory, model, batch, progress
             ids = [rid for rid, _ in chunk]
             q = ",".join("?" * len(ids))
             recs = {r["id"]: dict(r) for r in store.conn.execute(
-                f"SELECT id, title, abstract, keywords, mesh FROM records WHERE id IN ({q})", ids)}
+                f"SELECT id, title, abstract, keywords, mesh, design FROM records WHERE id IN ({q})", ids)}
             sents: dict[str, list[SentenceIn]] = {rid: [] for rid in ids}
             for r in store.conn.execute(
                     f"SELECT record_id, idx, section, text FROM sentences WHERE record_id IN ({q}) ORDER BY record_id, idx", ids):
@@ -128,7 +160,7 @@ def _code_batches(store, coder, vectors, pending, theory, model, batch, progress
                     summary["skipped_unindexed"] += 1  # not indexed yet: coded after the next `synth index`
                     continue
                 kw = json.loads(rec["keywords"] or "[]") + json.loads(rec["mesh"] or "[]")
-                todo.append(RecordIn(rid, rec["title"], rec["abstract"] or "", ss, v, kw))
+                todo.append(RecordIn(rid, rec["title"], rec["abstract"] or "", ss, v, kw, rec["design"] or ""))
                 wants.append(want)
             results = list(zip(coder.code_batch(todo), wants))
             with store.transaction() as c:

@@ -1,0 +1,108 @@
+"""Misuse on the command line (issue 14): one line on stderr, exit code 2, no traceback, nothing changed.
+
+Run through `synth.cli.main`, the entry point users get, so click's own usage errors are
+covered as they are printed (not as CliRunner's standalone mode prints them).
+"""
+
+import sys
+
+import pytest
+
+from synth.cli import main
+from synth.records import Record
+
+
+@pytest.fixture
+def run_synth(project, monkeypatch, capsys):
+    def call(*args):
+        monkeypatch.setattr(sys, "argv", ["synth", "--project", str(project.root), *args])
+        with pytest.raises(SystemExit) as exit_:
+            main()
+        out = capsys.readouterr()
+        return exit_.value.code, out.out, out.err
+
+    return call
+
+
+@pytest.fixture
+def stored(project):
+    store = project.store()
+    _, rid = store.upsert(Record(title="Peer navigators for youth mental health services", pmid="39100001",
+                                 source="pubmed", source_id="39100001"))
+    store.close()
+    return rid
+
+
+def one_error_line(rc, out, err):
+    lines = err.strip().splitlines()
+    return rc == 2 and len(lines) == 1 and lines[0].startswith("Error:") and "Traceback" not in err + out
+
+
+@pytest.mark.parametrize("args", [
+    ("screen", "39100001", "--include", "--exclude"),
+    ("screen", "39100001", "--exclude", "--reason", "adult", "--include"),
+    ("code", "39100001", "--mechanism", "hope_role_modelling", "--accept", "--reject"),
+])
+def test_conflicting_flags_are_refused_and_nothing_is_applied(run_synth, project, stored, args):
+    rc, out, err = run_synth(*args)
+    assert one_error_line(rc, out, err) and "cannot be used together" in err
+    store = project.store()
+    assert store.conn.execute("SELECT COUNT(*) FROM screening").fetchone()[0] == 0
+    assert store.conn.execute("SELECT COUNT(*) FROM curation").fetchone()[0] == 0
+
+
+def test_the_same_flag_twice_is_not_a_conflict(run_synth, project, stored):
+    rc, _, _ = run_synth("screen", "39100001", "--exclude", "--exclude")
+    assert rc == 0
+    assert project.store().conn.execute("SELECT decision FROM screening").fetchone()[0] == "exclude"
+
+
+@pytest.mark.parametrize("args,says", [
+    (("search", "peer", "--year-from", "20x4"), "--year-from"),
+    (("import", "--format", "foo", "x.ris"), "--format"),
+    (("table", "--format", "docx"), "--format"),
+    (("export", "--nope"), "--nope"),
+    (("nonsense",), "nonsense"),
+    (("import",), "FILES"),
+])
+def test_click_usage_errors_are_one_line(run_synth, args, says):
+    rc, out, err = run_synth(*args)
+    assert one_error_line(rc, out, err) and says in err and "--help" in err
+
+
+@pytest.mark.parametrize("args", [
+    ("table", "-o", "{missing}/x.csv"),
+    ("export", "--format", "ris", "-o", "{missing}/x.ris"),
+    ("report", "-o", "{missing}/report.html"),
+])
+def test_output_into_a_missing_folder_is_an_error(run_synth, tmp_path, args):
+    missing = tmp_path / "no" / "such"
+    rc, out, err = run_synth(*(a.format(missing=missing) for a in args))
+    assert one_error_line(rc, out, err) and "does not exist" in err
+    assert not (tmp_path / "no").exists()
+
+
+BIG = "# CMOC review table\n\n| mechanism | outcome |\n|---|---|\n" + "".join(f"| m{i} | o{i} |\n" for i in range(5000))
+
+
+def test_a_large_table_on_a_terminal_is_summarised(run_synth, monkeypatch):
+    from synth.commands import tables as cmd
+    from synth import tables
+
+    monkeypatch.setattr(tables, "render", lambda project, fmt, mechanism=None: BIG)
+    monkeypatch.setattr(cmd, "_to_terminal", lambda: True)
+    rc, out, err = run_synth("table")
+    assert rc == 0 and len(out.splitlines()) <= 40 and out.startswith("# CMOC review table")
+    assert "more lines not shown" in err and "synth table -o" in err and len(err.strip().splitlines()) == 1
+    rc, out, _ = run_synth("table", "-o", "-")  # asked for: everything
+    assert rc == 0 and out == BIG
+
+
+def test_a_large_table_piped_is_written_whole(run_synth, monkeypatch):
+    from synth.commands import tables as cmd
+    from synth import tables
+
+    monkeypatch.setattr(tables, "render", lambda project, fmt, mechanism=None: BIG)
+    monkeypatch.setattr(cmd, "_to_terminal", lambda: False)
+    rc, out, err = run_synth("table")
+    assert rc == 0 and out == BIG and err == ""
