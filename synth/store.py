@@ -244,12 +244,13 @@ class Store:
 
         A file-local id (`refs.csv#3`) can be taken by a different study from another file of the
         same name: that study keeps its row, and this one gets `refs.csv#3~2` (then ~3, ...).
+        A harvested source's id is its own global id: a changed title there is an update.
         """
         sid, n = source_id, 1
         while True:
             row = self.conn.execute("SELECT record_id, data FROM provenance WHERE source=? AND source_id=?",
                                     (rec.source, sid)).fetchone()
-            if row is None or same_study(json.loads(row["data"]), rec):
+            if row is None or rec.source != "import" or same_study(json.loads(row["data"]), rec):
                 return row, sid
             n += 1
             sid = f"{source_id}~{n}"

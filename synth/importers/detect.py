@@ -1,8 +1,9 @@
 """Turn a file's bytes into text, and tell which export format the text is in.
 
 Exports reach reviewers through Windows tools, Excel and library proxies, so the
-bytes may carry a UTF-8 or UTF-16 BOM, be UTF-16 without one, or be Windows-1252 /
-Latin-1. Formats are recognised from content, not the file name: WoS ships RIS
+bytes may carry a UTF-8 or UTF-16 BOM, be UTF-16 without one, or be in a legacy
+encoding (Windows-1252, GBK, Shift-JIS …: guessed with charset-normalizer, and said so
+in a warning line). Formats are recognised from content, not the file name: WoS ships RIS
 and "plain text" as `.txt`, PubMed as `.nbib` or `.txt`.
 """
 
