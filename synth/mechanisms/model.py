@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synth.mechanisms.features import EVIDENCE_ROLES, ROLES, sentence_features
+from synth.mechanisms.features import EVIDENCE_ROLES, ROLES
 
 MIN_LABELLED = 8  # labelled sentences a mechanism needs before it gets its own classifier
 
@@ -175,6 +175,3 @@ class SentenceModel:
             out[:, j] = b * sup + (1 - b) * pair[:, j]
         return role_p, out.astype(np.float32)
 
-
-def record_features(sections, texts, protocol):
-    return sentence_features(sections, texts, protocol)
