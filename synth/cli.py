@@ -88,7 +88,7 @@ def refuse_conflicting_flags(cmd: click.Command) -> None:
 
 _COMMAND_MODULES = [
     "project", "harvest", "imports", "records", "index", "search",
-    "mechanisms", "tables", "screening", "report", "refresh", "demo",
+    "mechanisms", "tables", "screening", "duplicates", "report", "refresh", "demo",
 ]
 
 

@@ -5,6 +5,9 @@ Every identifier travels in the place reference managers and synth's importers r
   BibTeX:   doi · pmid (+ eprint/eprinttype=pubmed for biblatex) · pmcid · openalex · url
   CSL-JSON: DOI · PMID · PMCID · openalex · URL
   JSONL:    every stored field, provenance, relevance, design, mechanisms, screening
+A retracted study says so in every format (synth.retractions): RIS N1 "RETRACTED (...)",
+BibTeX note, CSL-JSON status "retracted" and note, JSONL `retraction` (null when not retracted)
+and `retraction_notice` (for a record that is itself a retraction notice).
 Values are single lines (a newline could end an RIS entry early) and BibTeX values are
 LaTeX-escaped, so no record text can break the file's structure.
 """
@@ -73,6 +76,8 @@ def ris_entry(rec: dict) -> dict:
         notes.append(f"PMID: {rec['pmid']}")
     if rec.get("openalex"):
         notes.append(f"OpenAlex: {rec['openalex']}")
+    if rec.get("retraction"):
+        notes.append(_retraction_note(rec))
     urls = []
     if rec.get("doi"):
         urls.append(f"https://doi.org/{rec['doi']}")
@@ -157,7 +162,8 @@ def bibtex_entry(rec: dict, used: set[str]):
               ("eprint", rec.get("pmid")), ("eprinttype", "pubmed" if rec.get("pmid") else None),
               ("url", f"https://doi.org/{rec['doi']}" if rec.get("doi") else rec.get("url")),
               ("keywords", "; ".join((rec.get("keywords") or []) + (rec.get("mesh") or []))),
-              ("language", rec.get("language")), ("note", f"synth id: {rec['id']}")]
+              ("language", rec.get("language")),
+              ("note", "; ".join(x for x in (_retraction_note(rec), f"synth id: {rec['id']}") if x))]
     out = []
     for k, v in fields:
         if v in (None, ""):
@@ -210,8 +216,11 @@ def csl_item(rec: dict) -> dict:
         item["keyword"] = ", ".join(kw)
     if rec.get("language"):
         item["language"] = rec["language"]
-    if rec.get("openalex"):
-        item["note"] = f"OpenAlex: {rec['openalex']}"
+    if rec.get("retraction"):
+        item["status"] = "retracted"  # CSL 1.0.2: "status" ... e.g. "retracted"
+    note = "; ".join(x for x in (_retraction_note(rec), f"OpenAlex: {rec['openalex']}" if rec.get("openalex") else "") if x)
+    if note:
+        item["note"] = note
     return item
 
 
@@ -239,7 +248,30 @@ def record_json(store, rec: dict) -> dict:
     out["design"] = rec.get("design")
     out["mechanisms"] = record_mechanisms(store, rec["id"])
     out["screening"] = decision_of(store, rec["id"])
+    from synth import retractions as R
+
+    out["retraction"] = rec["retraction"] if "retraction" in rec else R.retraction_of(store, rec["id"])
+    out["retraction_notice"] = rec["retraction_notice"] if "retraction_notice" in rec else R.notice_of(store, rec["id"])
     return out
+
+
+def _retraction_note(rec: dict) -> str:
+    from synth.retractions import describe
+
+    return describe(rec.get("retraction"))
+
+
+def with_retractions(store, records) -> Iterator[dict]:
+    """Records with `retraction` (retraction_of, or None) and `retraction_notice` (notice_of, or None)
+    attached, read once for the whole export."""
+    from synth import retractions as R
+
+    known = R.retractions(store)
+    notices = R.notice_ids(store)
+    for rec in records:
+        rec["retraction"] = known.get(rec["id"])
+        rec["retraction_notice"] = R.notice_of(store, rec["id"]) if rec["id"] in notices else None
+        yield rec
 
 
 def record_mechanisms(store, record_id: str) -> list[dict]:
@@ -275,7 +307,7 @@ def export(project, fmt: str, fh: TextIO, mechanism: str | None = None, include_
         check_mechanism(project, mechanism)
     store = project.store()
     try:
-        records = iter_export_records(store, project, mechanism, include_excluded)
+        records = with_retractions(store, iter_export_records(store, project, mechanism, include_excluded))
         if fmt == "ris":
             return write_ris(records, fh)
         if fmt == "bibtex":

@@ -48,6 +48,8 @@ class Record:
     volume: str = ""
     issue: str = ""
     pages: str = ""
+    # what this source says about a retraction: signals built by synth.retractions (retracted / notice)
+    retractions: list[dict] = field(default_factory=list)
     # provenance of this one observation
     source: str = ""  # pubmed | europepmc | openalex | crossref | import
     source_id: str = ""  # the source's own id (PMID, EPMC id, W-id, DOI, file:line)

@@ -109,6 +109,9 @@ def refresh(project, sources=None, wait: bool = False, progress: bool = True, ph
                 completed = [s for s, h in harvest.items() if h.get("window_complete")]
                 summary["resolved_failed_requests"] = resolve_failed_requests(store, completed)
                 summary["failed_sources"] = [s for s, h in harvest.items() if h.get("status") != "ok"]
+                from synth.retractions import retracted_in_run
+
+                summary["newly_retracted"] = retracted_in_run(store, run_id)  # known retracted from this run on
                 _say(phases, "index")
                 summary["lexical"] = ensure_lexical(project)
                 summary["index"] = _index(project, progress)

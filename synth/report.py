@@ -1,7 +1,7 @@
 """`synth report`: one self-contained HTML file to discuss the evidence with a team.
 
-Offline by construction: CSS, the small script and the evidence map (inline SVG)
-are all in the page, and a Content-Security-Policy forbids any fetch. All record text goes
+Offline by construction: CSS, the small script and the evidence map (a mechanism ×
+outcome matrix: primary studies per linked claim, coloured by direction) are all in the page, and a Content-Security-Policy forbids any fetch. All record text goes
 through jinja2's autoescape, and the CSP only runs the page's own scripts (by hash),
 so a title or abstract holding `<script>` shows as text and could not run anyway.
 """
@@ -16,7 +16,6 @@ from pathlib import Path
 from synth.errors import SynthError
 from synth.records import utcnow
 
-MAX_MAP_POINTS = 5000  # an SVG with more circles gets sluggish in browsers; a stable sample is drawn
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#2f4b7c", "#a05195", "#d45087", "#665191", "#003f5c", "#7a5195"]
 NONE_COLOUR = "#b8b8b8"
@@ -25,29 +24,73 @@ RELEVANCE_MIN = 0.5  # the coder's near-miss threshold when the store does not r
 
 # ---------------------------------------------------------------------- flow
 def harvest_flow(store, excluded: set[str]) -> dict:
-    """PRISMA-style counts: identified per source, duplicates merged, quarantined, screened out, included."""
+    """PRISMA 2020 shaped counts, honest about who decided: records identified per source and per
+    imported database, duplicates removed, quarantined, flagged as near misses by the model (no
+    person screened them), excluded by a person (with reasons), included."""
     per_source = []
     for r in store.conn.execute("SELECT source, database, COUNT(*) n FROM provenance GROUP BY source, database ORDER BY source, database"):
         label = r["source"] if not r["database"] else f"{r['source']}: {r['database']}"
-        per_source.append({"source": label, "records": r["n"]})
+        per_source.append({"source": label, "records": r["n"], "imported": r["source"] == "import"})
     identified = sum(s["records"] for s in per_source)
     live = store.count()
     quarantined = store.conn.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
     q_sources = [dict(r) for r in store.conn.execute(
         "SELECT source, COUNT(*) n FROM quarantine GROUP BY source ORDER BY source")]
-    screened_out = len(excluded & {r[0] for r in store.conn.execute("SELECT id FROM records WHERE merged_into IS NULL")})
-    included = live - screened_out
+    live_ids = {r[0] for r in store.conn.execute("SELECT id FROM records WHERE merged_into IS NULL")}
+    screened_out = len(excluded & live_ids)
+    reasons = Counter()
+    for r in store.conn.execute("SELECT record_id, reason FROM screening WHERE decision='exclude'"):
+        if r[0] in live_ids:
+            reasons[r[1] or "no reason given"] += 1
     try:
         threshold = float(store.get_meta("mechanisms.relevance_min", str(RELEVANCE_MIN)))
     except ValueError:
         threshold = RELEVANCE_MIN
-    near_miss = store.conn.execute(
-        "SELECT COUNT(*) FROM records WHERE merged_into IS NULL AND relevance IS NOT NULL AND relevance < ?", (threshold,)
-    ).fetchone()[0]
-    screened_decisions = store.conn.execute("SELECT COUNT(*) FROM screening").fetchone()[0]
+    near = {r[0] for r in store.conn.execute(
+        "SELECT id FROM records WHERE merged_into IS NULL AND relevance IS NOT NULL AND relevance < ?", (threshold,))}
+    included_by_person = store.conn.execute("SELECT COUNT(*) FROM screening WHERE decision='include'").fetchone()[0]
+    near_miss = len(near - excluded)
     return {"per_source": per_source, "identified": identified, "duplicates": identified - live, "unique": live,
             "quarantined": quarantined, "quarantined_per_source": q_sources, "screened_out": screened_out,
-            "screening_decisions": screened_decisions, "near_miss": near_miss, "included": included}
+            "exclusion_reasons": [{"reason": k, "records": v} for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))],
+            "screening_decisions": store.conn.execute("SELECT COUNT(*) FROM screening").fetchone()[0],
+            "included_by_person": included_by_person, "near_miss": near_miss,
+            "included": live - screened_out - near_miss}
+
+
+def evidence_matrix(tables, theory) -> dict:
+    """Mechanism × outcome: cell = primary studies with that linked claim, coloured by its usual direction."""
+    cells: dict[tuple[str, str], dict] = {}
+    for row in tables.rows:
+        key = (row["mechanism"], row["outcome"] or "")
+        c = cells.setdefault(key, {"studies": set(), "directions": Counter(), "anchor": ""})
+        c["studies"] |= set(row["study_ids"])
+        c["directions"][row["direction"] or "none"] += row["studies"]
+        if not c["anchor"] or row["studies"] > c.get("best", 0):
+            c["anchor"], c["best"] = _row_anchor(row), row["studies"]
+    outcomes = [(o.id, o.name) for o in theory.outcomes if any(k[1] == o.id for k in cells)]
+    if any(k[1] == "" for k in cells):
+        outcomes.append(("", "No linked outcome"))
+    mechs = [(m.id, m.name) for m in theory.mechanisms if any(k[0] == m.id for k in cells)]
+    grid = []
+    for mid, name in mechs:
+        line = []
+        for oid, _ in outcomes:
+            c = cells.get((mid, oid))
+            if not c:
+                line.append(None)
+                continue
+            dirs = c["directions"]
+            top = dirs.most_common(1)[0][0]
+            direction = "mixed" if len([d for d in dirs if d not in ("none",)]) > 1 else top
+            line.append({"studies": len(c["studies"]), "direction": direction, "anchor": c["anchor"],
+                         "title": ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(dirs.items()))})
+        grid.append({"mechanism": mid, "name": name, "cells": line})
+    return {"outcomes": [{"id": o, "name": n} for o, n in outcomes], "rows": grid}
+
+
+def _row_anchor(row: dict) -> str:
+    return f"row-{row['mechanism']}-{row['outcome'] or 'none'}-{row['direction'] or 'none'}"
 
 
 # ---------------------------------------------------------------------- map
@@ -63,72 +106,6 @@ def top_mechanisms(store, excluded: set[str]) -> dict[str, dict]:
         best = max(mechs, key=lambda mid: (mechs[mid]["score"], mid))
         out[rid] = {"id": best, "name": names.get(best, best), "all": sorted(mechs)}
     return out
-
-
-def evidence_map(project, store, excluded: set[str], tops: dict[str, dict], mech_order: list[tuple[str, str]]) -> dict:
-    """Records projected to 2-D (PCA of their embeddings), as SVG-ready points; or a message saying why not."""
-    import numpy as np
-
-    try:
-        from index.vectors import VectorIndex
-
-        vi = VectorIndex.open(project)
-    except SynthError as e:
-        return {"message": f"No evidence map: {e}.", "points": [], "legend": []}
-    except Exception as e:  # noqa: BLE001 - a broken/locked index must not stop the rest of the report
-        return {"message": f"No evidence map: the vector index could not be read ({type(e).__name__}).", "points": [], "legend": []}
-    live = {r[0]: (r[1], r[2]) for r in store.conn.execute("SELECT id, title, year FROM records WHERE merged_into IS NULL")}
-    ids, chunks = [], []
-    for batch_ids, mat in vi.iter_record_vectors(batch=2000):
-        keep = [i for i, rid in enumerate(batch_ids) if rid in live and rid not in excluded]
-        if keep:
-            ids.extend(batch_ids[i] for i in keep)
-            chunks.append(mat[keep])
-    if not ids:
-        return {"message": "No evidence map: no included record has been embedded yet; run `synth index`.", "points": [], "legend": []}
-    total = len(ids)
-    X = np.vstack(chunks).astype(np.float64)
-    order = np.argsort(ids)  # Chroma's paging order is not guaranteed: fix it for a reproducible picture
-    ids = [ids[i] for i in order]
-    X = X[order]
-    if total > MAX_MAP_POINTS:  # a stable sample: the same records are drawn on every run
-        pick = sorted(range(total), key=lambda i: hashlib.sha1(ids[i].encode()).hexdigest())[:MAX_MAP_POINTS]
-        pick.sort()
-        ids, X = [ids[i] for i in pick], X[pick]
-    if len(ids) >= 3:
-        from sklearn.decomposition import PCA
-
-        # randomized SVD: only two components are wanted, and a full SVD costs seconds on a busy 2-core machine
-        xy = PCA(n_components=2, svd_solver="randomized", random_state=0).fit_transform(X)
-        # PCA's sign is arbitrary; fix it so the picture does not flip between runs
-        for k in range(2):
-            if xy[np.argmax(np.abs(xy[:, k])), k] < 0:
-                xy[:, k] *= -1
-    else:
-        xy = np.array([[float(i), 0.0] for i in range(len(ids))])
-    W, H, pad = 960.0, 560.0, 24.0
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    span = np.where(hi - lo > 1e-9, hi - lo, 1.0)
-    colours = {mid: PALETTE[i % len(PALETTE)] for i, (mid, _) in enumerate(mech_order)}
-    points, counts = [], Counter()
-    for rid, (x, y) in zip(ids, xy):
-        top = tops.get(rid)
-        mid = top["id"] if top else ""
-        counts[mid] += 1
-        title, year = live[rid]
-        points.append({"id": rid, "x": round(pad + (x - lo[0]) / span[0] * (W - 2 * pad), 1),
-                       "y": round(pad + (1 - (y - lo[1]) / span[1]) * (H - 2 * pad), 1),
-                       "mechanism": mid, "mechanism_name": top["name"] if top else "No mechanism coded",
-                       "colour": colours.get(mid, NONE_COLOUR) if mid else NONE_COLOUR,
-                       "title": title, "year": year or ""})
-    # uncoded records first, so coded ones are drawn on top
-    points.sort(key=lambda p: (p["mechanism"] != "", p["id"]))
-    legend = [{"id": mid, "name": name, "colour": colours[mid], "records": counts[mid]} for mid, name in mech_order if counts[mid]]
-    if counts[""]:
-        legend.append({"id": "", "name": "No mechanism coded", "colour": NONE_COLOUR, "records": counts[""]})
-    note = f"Showing a stable sample of {len(ids)} of {total} records." if total > len(ids) else ""
-    return {"message": None, "points": points, "legend": legend, "width": W, "height": H, "note": note,
-            "total": total, "model": vi.model}
 
 
 # ---------------------------------------------------------------------- changes
@@ -168,34 +145,9 @@ def changes(store, excluded: set[str], tops: dict[str, dict], limit: int = 200) 
 _ERROR_JS = """window.synthErrors=[];window.addEventListener('error',function(e){window.synthErrors.push(String(e.message));document.documentElement.setAttribute('data-report-errors',window.synthErrors.join(' | '));});"""
 
 _READY_JS = """(function(){
-var svg=document.getElementById('evidence-map');
-var legend=document.querySelectorAll('.legend-item');
-var tip=document.getElementById('map-tip');
-function toggle(item){
-  var mid=item.getAttribute('data-mechanism');
-  var off=item.classList.toggle('off');
-  item.setAttribute('aria-pressed', off ? 'false' : 'true');
-  if(!svg)return;
-  var pts=svg.querySelectorAll('circle[data-mechanism="'+mid.replace(/"/g,'')+'"]');
-  for(var i=0;i<pts.length;i++){pts[i].style.display=off?'none':'';}
-}
-for(var i=0;i<legend.length;i++){
-  legend[i].addEventListener('click',function(){toggle(this);});
-}
-if(svg&&tip){
-  svg.addEventListener('mousemove',function(e){
-    var t=e.target;
-    if(t.tagName.toLowerCase()!=='circle'){tip.hidden=true;return;}
-    var title=t.querySelector('title');
-    tip.textContent=title?title.textContent:'';
-    tip.hidden=false;
-    tip.style.left=(e.pageX+12)+'px';tip.style.top=(e.pageY+12)+'px';
-  });
-  svg.addEventListener('mouseleave',function(){tip.hidden=true;});
-}
-var n=svg?svg.querySelectorAll('circle').length:0;
+var cells=document.querySelectorAll('#evidence-matrix td.cell a');
 document.documentElement.setAttribute('data-report-ready','yes');
-document.documentElement.setAttribute('data-map-points',String(n));
+document.documentElement.setAttribute('data-matrix-cells',String(cells.length));
 })();"""
 
 
@@ -216,7 +168,6 @@ def build_report(project) -> dict:
         excluded = excluded_ids(store)
         tables = build_tables(project, store=store)
         tops = top_mechanisms(store, excluded)
-        mech_order = [(s["mechanism"], s["name"]) for s in tables.summary]
         sections = []
         for s in tables.summary:
             rows = [r for r in tables.rows if r["mechanism"] == s["mechanism"]]
@@ -226,10 +177,15 @@ def build_report(project) -> dict:
             "title": review.get("title") or "Evidence report",
             "question": review.get("question") or "",
             "generated": utcnow(),
-            "flow": harvest_flow(store, excluded),
-            "map": evidence_map(project, store, excluded, tops, mech_order),
+            "flow": {**harvest_flow(store, excluded),
+                     "contributing": len({rid for r in tables.rows for rid in r["study_ids"]}),
+                     "reviews": len({rid for r in tables.secondary for rid in r["study_ids"]}),
+                     "ongoing": len(tables.ongoing), "retracted": tables.left_out.get("retracted", 0)},
+            "matrix": evidence_matrix(tables, theory),
             "summary": tables.summary,
             "sections": sections,
+            "secondary": tables.secondary,
+            "ongoing": tables.ongoing,
             "configurations": len(tables.rows),
             "changes": changes(store, excluded, tops),
             "theory_source": theory.source,

@@ -424,6 +424,10 @@ class Searcher:
         for rid, src in conn.execute(f"SELECT DISTINCT record_id, source FROM provenance WHERE record_id IN ({marks}) ORDER BY source", ids):
             sources.setdefault(rid, []).append(src)
         mechs = effective_mechanisms(self.store, ids)
+        from synth import retractions as R
+
+        retracted = R.retractions(self.store, ids)
+        notices = R.notice_ids(self.store) & set(ids)
         snippets = self.best_sentences(ids, query, c) if query else {}
         stems = self.query_stems(query) if query else set()
         out = []
@@ -436,7 +440,9 @@ class Searcher:
             d = {"rank": rank, "score": round(score, 4), "id": rid, "doi": r["doi"], "pmid": r["pmid"], "pmcid": r["pmcid"],
                  "openalex": r["openalex"], "title": r["title"], "year": r["year"], "journal": r["journal"],
                  "first_author": first, "design": r["design"], "relevance": r["relevance"], "sources": sources.get(rid, []),
-                 "mechanisms": sorted(m, key=lambda code: -m[code]["score"])}
+                 "mechanisms": sorted(m, key=lambda code: -m[code]["score"]),
+                 "retracted": rid in retracted, "retraction": _retraction_brief(retracted.get(rid)),
+                 "retraction_notice": rid in notices}
             if query:
                 sent = snippets.get(rid)
                 text = highlight.trim(sent["text"], stems) if sent else ""
@@ -488,6 +494,13 @@ class Searcher:
             if best:
                 out[rid] = best
         return out
+
+
+def _retraction_brief(info: dict | None) -> dict | None:
+    """What a search result says about a retraction (synth.retractions.retraction_of, shortened)."""
+    if not info:
+        return None
+    return {k: info.get(k) for k in ("date", "notice_pmid", "notice_doi", "notice", "sources")}
 
 
 def record_mechanism_ids(store, rid: str) -> list[str]:

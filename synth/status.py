@@ -83,8 +83,15 @@ def counts(store) -> dict:
         "excluded": q("SELECT COUNT(*) FROM screening s JOIN records r ON r.id = s.record_id "
                       "WHERE s.decision = 'exclude' AND r.merged_into IS NULL"),
         "coded": q("SELECT COUNT(*) FROM records WHERE merged_into IS NULL AND coded_hash IS NOT NULL"),
+        "retracted": _retracted_count(store),
         "failed_requests_open": q("SELECT COUNT(*) FROM failed_requests WHERE resolved = 0"),
     }
+
+
+def _retracted_count(store) -> int:
+    from synth.retractions import retracted_ids
+
+    return len(retracted_ids(store))
 
 
 def open_errors(store, limit: int = 10) -> list[dict]:
@@ -113,21 +120,20 @@ def default_cutoff(store) -> int | None:
     return rows[1][0] if len(rows) == 2 else None
 
 
-def new_records(store, since: str | None) -> tuple[str, list[dict]]:
-    """Live records added since a run id or an ISO date (default: what the last refresh brought).
-
-    Returns (description of the cut-off, records with their mechanisms).
-    """
+def cutoff(store, since: str | None) -> tuple[str, str, object]:
+    """What `--since` means: (description, kind, value), kind one of
+    all (every record: no refresh before the last one), after_run (run id > value),
+    from_run (run id >= value), date (timestamp >= value). Default: what the last refresh brought."""
     if since is None:
         after = default_cutoff(store)
         if after is None:
-            return "the first refresh", list(_records(store, "", ()))
-        return f"refresh run {after}", list(_records(store, "created_run > ?", (after,)))
+            return "the first refresh", "all", None
+        return f"refresh run {after}", "after_run", after
     since = since.strip()
     if since.isdigit():
         if not store.conn.execute("SELECT 1 FROM runs WHERE id = ?", (int(since),)).fetchone():
             raise SynthError(f"no run {since}; see `synth status` for run ids")
-        return f"run {since} (included)", list(_records(store, "created_run >= ?", (int(since),)))
+        return f"run {since} (included)", "from_run", int(since)
     if _DATE.match(since):
         from datetime import date
 
@@ -135,8 +141,19 @@ def new_records(store, since: str | None) -> tuple[str, list[dict]]:
             date.fromisoformat(since)
         except ValueError:
             raise SynthError(f"--since: {since!r} is not a valid date") from None
-        return since, list(_records(store, "created_at >= ?", (since,)))
+        return since, "date", since
     raise SynthError(f"--since takes a run id (see `synth status`) or a date YYYY-MM-DD, not {since!r}")
+
+
+def new_records(store, since: str | None) -> tuple[str, list[dict]]:
+    """Live records added since a run id or an ISO date (default: what the last refresh brought).
+
+    Returns (description of the cut-off, records with their mechanisms).
+    """
+    desc, kind, value = cutoff(store, since)
+    where = {"all": ("", ()), "after_run": ("created_run > ?", (value,)), "from_run": ("created_run >= ?", (value,)),
+             "date": ("created_at >= ?", (value,))}[kind]
+    return desc, list(_records(store, *where))
 
 
 def _mechanisms_of(store):
@@ -157,10 +174,14 @@ def _mechanisms_of(store):
 def _records(store, where: str, params: tuple):
     mechs = _mechanisms_of(store)
     excluded = {r[0] for r in store.conn.execute("SELECT record_id FROM screening WHERE decision = 'exclude'")}
+    from synth.retractions import notice_ids, retracted_ids
+
+    retracted, notices = retracted_ids(store), notice_ids(store)
     for rec in store.iter_records(where, params):
         m = mechs(rec["id"])
         yield {"id": rec["id"], "title": rec["title"], "year": rec["year"], "doi": rec["doi"], "pmid": rec["pmid"],
                "created_at": rec["created_at"], "created_run": rec["created_run"], "excluded": rec["id"] in excluded,
+               "retracted": rec["id"] in retracted, "retraction_notice": rec["id"] in notices,
                "sources": store.sources_of(rec["id"]), "mechanisms": [i for i, _ in m], "mechanism_names": dict(m)}
 
 

@@ -104,6 +104,14 @@ CREATE TABLE IF NOT EXISTS curation(
   PRIMARY KEY(record_id, idx, code)
 );
 
+-- Every curation write, grouped in batches (one command or one sheet), so a batch can be undone.
+-- before/after: the decision before and after (NULL = none). Owned by synth.mechanisms.curation.
+CREATE TABLE IF NOT EXISTS curation_log(
+  batch INTEGER NOT NULL, record_id TEXT NOT NULL, idx INTEGER NOT NULL, code TEXT NOT NULL,
+  before TEXT, after TEXT, note TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '', at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS curation_log_batch ON curation_log(batch);
+
 CREATE TABLE IF NOT EXISTS screening(
   record_id TEXT PRIMARY KEY, decision TEXT NOT NULL CHECK(decision IN ('include', 'exclude')),
   reason TEXT NOT NULL DEFAULT '', at TEXT NOT NULL
@@ -128,7 +136,14 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.executescript(SCHEMA)
+        from synth.retractions import ensure_schema
+
+        ensure_schema(self.conn)  # the retractions table (synth.retractions owns it)
+        from synth import duplicates
+
+        duplicates.ensure_schema(self.conn)  # possible duplicates, a person's decisions (synth.duplicates owns it)
         self._titles = None
+        self._uncertain: list = []
 
     def close(self) -> None:
         self.conn.close()
@@ -168,6 +183,9 @@ class Store:
                 live = self._live_id(prev["record_id"])
                 if live:
                     matches = [live] + [m for m in matches if m != live]
+            from synth import duplicates
+
+            matches = duplicates.without_kept_apart(c, matches)  # a person's "keep apart" always holds
             before = None
             if matches:
                 target = self._oldest(matches)
@@ -191,6 +209,11 @@ class Store:
                     (rec.source, source_id, target, rec.database, data, now, rec.fetched_at or now, run_id),
                 )
             after = self._rebuild(target, run_id, creating=before is None)
+            duplicates.note_uncertain(c, target, [(o, v) for o, v in self._uncertain
+                                                  if o not in matches and not duplicates.kept_apart(c, o, target)])
+            from synth.retractions import observe
+
+            observe(c, rec, source_id, run_id, now)  # retraction signals: only ever added, never cleared
             merged_others = len(matches) > 1
         if before is None:
             return Outcome.NEW, target
@@ -206,6 +229,9 @@ class Store:
         )
 
     def _matches(self, rec: Record) -> list[str]:
+        """Live records this observation is: every one sharing an identifier, else the best fuzzy match
+        (synth.dedupe). Pairs too close to call are left in self._uncertain for synth.duplicates."""
+        self._uncertain = []
         found: list[str] = []
         for col in ("doi", "pmid", "pmcid", "openalex"):
             val = getattr(rec, col)
@@ -215,29 +241,18 @@ class Store:
                         found.append(row[0])
         if found:
             return found
-        # No shared identifier: same normalised title and year, fuzzily, unless identifiers conflict.
-        from synth.dedupe import conflicts
+        # No shared identifier: title, authors, year, journal, volume, issue and pages decide.
+        from synth.dedupe import fuzzy_matches
+        from synth.duplicates import kept_apart
 
-        from synth.dedupe import distinct
-
-        mine = rec.to_dict()
-        for cand in self.titles().candidates(title_key(rec.title), rec.year):
-            view = self._match_view(cand)
-            if view and not conflicts(view, rec.identifiers()) and not distinct(view, mine):
+        same, self._uncertain = fuzzy_matches(self, rec)
+        prev = self.conn.execute("SELECT record_id FROM provenance WHERE source=? AND source_id=?",
+                                 (rec.source, rec.source_id)).fetchone() if rec.source_id else None
+        mine = self._live_id(prev[0]) if prev else None
+        for cand, _ in same:
+            if not (mine and kept_apart(self.conn, cand, mine)):
                 return [cand]
         return []
-
-    def _match_view(self, record_id: str) -> dict | None:
-        """What fuzzy matching compares: identifiers and authors, plus volume/issue/pages (kept in provenance)."""
-        row = self.conn.execute("SELECT doi, pmid, pmcid, openalex, authors FROM records WHERE id=?", (record_id,)).fetchone()
-        if row is None:
-            return None
-        view = dict(row, authors=json.loads(row["authors"]))
-        for (data,) in self.conn.execute("SELECT data FROM provenance WHERE record_id=?", (record_id,)):
-            obs = json.loads(data)
-            for k in ("volume", "issue", "pages"):
-                view[k] = view.get(k) or obs.get(k) or ""
-        return view
 
     def _own_row(self, rec: Record, source_id: str):
         """(provenance row of this study under this source id, or None; the source id to use).
@@ -286,8 +301,25 @@ class Store:
             self.conn.execute(f"UPDATE OR IGNORE {table} SET record_id=? WHERE record_id=?", (target, other))
             self.conn.execute(f"DELETE FROM {table} WHERE record_id=?", (other,))
         self.conn.execute("UPDATE records SET merged_into=?, updated_at=? WHERE id=?", (target, utcnow(), other))
+        from synth.duplicates import follow_merge
+
+        follow_merge(self.conn, other, target)
         self.titles().discard(other)
         self.conn.execute("INSERT INTO meta(key, value) VALUES ('changed_at', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (utcnow(),))
+
+    def merge_records(self, ids: list[str], run_id: int | None = None) -> str:
+        """Merge live records into the oldest of them (a person's decision); returns its id.
+        Runs in the caller's transaction when there is one."""
+        ids = [i for i in dict.fromkeys(self._live_id(r) for r in ids) if i]
+        if not self.conn.in_transaction:
+            with self.transaction():
+                return self.merge_records(ids, run_id)
+        target = self._oldest(ids)
+        for other in ids:
+            if other != target:
+                self._merge_into(other, target)
+        self._rebuild(target, run_id, creating=False)
+        return target
 
     def _new_id(self, rec: Record) -> str:
         ids = rec.identifiers()
@@ -336,7 +368,7 @@ class Store:
                 cols["design"] = None  # derived from the content: classified again (synth.design)
             sets = ",".join(f"{k}=?" for k in cols)
             self.conn.execute(f"UPDATE records SET {sets} WHERE id=?", [*cols.values(), record_id])
-        self.titles().add(record_id, cols["title_key"], merged["year"])
+        self.titles().add(record_id, cols["title_key"], merged["year"], merged["authors"])
         return h
 
     # ------------------------------------------------------------------ reading
@@ -381,6 +413,15 @@ class Store:
                 yield row_to_dict(r)
             last = rows[-1]["id"]
 
+    def records_by_id(self, record_ids: list[str]) -> dict[str, dict]:
+        """{id: record} for many live records, in chunks (for tables over thousands of studies)."""
+        out = {}
+        for i in range(0, len(record_ids), 500):
+            chunk = record_ids[i:i + 500]
+            for r in self.conn.execute(f"SELECT * FROM records WHERE merged_into IS NULL AND id IN ({','.join('?' * len(chunk))})", chunk):
+                out[r["id"]] = row_to_dict(r)
+        return out
+
     def count(self, where: str = "", params: tuple = ()) -> int:
         extra = f" AND ({where})" if where else ""
         return self.conn.execute(f"SELECT COUNT(*) FROM records WHERE merged_into IS NULL{extra}", params).fetchone()[0]
@@ -389,6 +430,16 @@ class Store:
         """A record's evidence sentences in order: idx, section, text, role."""
         return [dict(r) for r in self.conn.execute(
             "SELECT idx, section, text, role FROM sentences WHERE record_id=? ORDER BY idx", (record_id,))]
+
+    def sentences_of_many(self, record_ids: list[str]) -> dict[str, list[dict]]:
+        """{record_id: its sentences in order} for many records, in chunks (SQLite's variable limit)."""
+        out: dict[str, list[dict]] = {rid: [] for rid in record_ids}
+        for i in range(0, len(record_ids), 500):
+            chunk = record_ids[i:i + 500]
+            for r in self.conn.execute(f"SELECT record_id, idx, section, text, role FROM sentences WHERE record_id IN "
+                                       f"({','.join('?' * len(chunk))}) ORDER BY record_id, idx", chunk):
+                out[r[0]].append({"idx": r[1], "section": r[2], "text": r[3], "role": r[4]})
+        return out
 
     def sources_of(self, record_id: str) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT source FROM provenance WHERE record_id=? ORDER BY source", (record_id,))]

@@ -25,6 +25,7 @@ from synth.spreadsheet import fit_cell, neutralise_row
 FORMATS = ("csv", "xlsx", "md", "html", "json")
 _EXT = {".csv": "csv", ".xlsx": "xlsx", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
 NO_CODE = "(none coded)"
+NO_LINK = "(no linked outcome)"
 
 
 # ---------------------------------------------------------------------- citations
@@ -74,13 +75,29 @@ def citation(rec: dict) -> dict:
             "text": " ".join(parts)}
 
 
+def short_citation(rec: dict) -> str:
+    """'Walker et al. 2019', 'Ito 2023', 'Lindqvist & Nørgaard 2021' (for quotes in table cells)."""
+    fams = [short_author(a).split(" ")[0] for a in rec.get("authors") or [] if a and a.strip()]
+    who = fams[0] if len(fams) == 1 else f"{fams[0]} & {fams[1]}" if len(fams) == 2 else f"{fams[0]} et al." if fams else (rec.get("title") or rec["id"])[:40]
+    return f"{who} {rec.get('year') or 'n.d.'}"
+
+
 # ---------------------------------------------------------------------- building rows
 @dataclass
 class Tables:
-    rows: list[dict]  # CMOC configurations
+    rows: list[dict]  # the review table: one row per (mechanism, outcome, direction) over primary studies
+    secondary: list[dict]  # the same from reviews: secondary evidence, never added to primary counts
+    configurations: list[dict]  # per study (linked, with quotes)
+    ongoing: list[dict]  # protocols (citations): listed, not counted
     summary: list[dict]  # one per mechanism
+    evidence: list[dict]  # the curation sheet's rows (synth.mechanisms.sheet)
     mechanism: str | None = None
     names: dict = field(default_factory=dict)
+    left_out: dict = field(default_factory=dict)  # {"excluded": n, "retracted": n}
+
+    def secondary_marked(self) -> list[dict]:
+        """Review rows for flat files, their mechanism labelled so they are never read as primary counts."""
+        return [{**r, "mechanism_name": f"{r['mechanism_name']} [reviews]"} for r in self.secondary]
 
 
 def _mech_api():
@@ -103,7 +120,9 @@ def check_mechanism(project, mechanism: str | None):
     return theory
 
 
-def build_tables(project, mechanism: str | None = None, store=None) -> Tables:
+def build_tables(project, mechanism: str | None = None, store=None, evidence: bool = True) -> Tables:
+    from synth.mechanisms import sheet
+    from synth.retractions import retracted_ids
     from synth.screening import excluded_ids
 
     theory = check_mechanism(project, mechanism)
@@ -112,47 +131,29 @@ def build_tables(project, mechanism: str | None = None, store=None) -> Tables:
     own = store is None
     store = store or project.store()
     try:
-        excluded = excluded_ids(store)
-        cache: dict[str, dict | None] = {}
-
-        def rec(rid):
-            if rid not in cache:
-                cache[rid] = store.get(rid)
-            return cache[rid]
-
+        excluded, retracted = excluded_ids(store), retracted_ids(store)
+        skip = excluded | retracted
+        configs = cmoc.study_configurations(store, theory, mechanism, skip)
+        recs = store.records_by_id(sorted({c["record_id"] for c in configs}))
+        for c in configs:
+            c["citation"] = short_citation(recs[c["record_id"]]) if c["record_id"] in recs else c["record_id"]
         rows = []
-        for cfg in cmoc.configurations(project, mechanism=mechanism):
-            live = []
-            for rid in cfg.get("records") or []:
-                r = rec(rid)
-                if r and r["id"] not in excluded and r["id"] not in {x["id"] for x in live}:
-                    live.append(r)
-            if not live:
-                continue
-            keep = {r["id"] for r in live} | set(cfg.get("records") or [])
-            frags = [f for f in cfg.get("fragments") or []
-                     if f.get("record_id") in keep and (rec(f["record_id"]) or {}).get("id") not in excluded]
-            designs = Counter(r.get("design") or "unknown" for r in live)
-            years = [r["year"] for r in live if r.get("year")]
-            mid = cfg.get("mechanism")
-            rows.append({
-                "context": cfg.get("context"), "context_name": _name(names, cfg.get("context")),
-                "mechanism": mid, "mechanism_name": cfg.get("mechanism_name") or _name(names, mid),
-                "outcome": cfg.get("outcome"), "outcome_name": _name(names, cfg.get("outcome")),
-                "studies": len(live),
-                "designs": dict(sorted(designs.items(), key=lambda kv: (-kv[1], kv[0]))),
-                "year_min": min(years) if years else None, "year_max": max(years) if years else None,
-                "curated": bool(cfg.get("curated")),
-                "records": [citation(r) for r in sorted(live, key=lambda r: (-(r.get("year") or 0), r["id"]))],
-                "fragments": [{"record_id": (rec(f["record_id"]) or {}).get("id", f["record_id"]), "idx": f.get("idx"),
-                               "role": f.get("role"), "text": f.get("text", "")} for f in frags],
-            })
-        rows.sort(key=lambda r: (r["mechanism_name"] or "", -r["studies"], r["context_name"], r["outcome_name"]))
-        summary = mechanism_summary(store, theory, excluded, mechanism)
+        for row in cmoc.review_rows(configs, theory):
+            row["records"] = [citation(recs[rid]) for rid in sorted(row["study_ids"], key=lambda r: (-(recs[r].get("year") or 0), r))
+                              if rid in recs]
+            cites = {rid: short_citation(recs[rid]) for rid in row["study_ids"] if rid in recs}
+            for q in row["quotes"]:
+                q["citation"] = cites.get(q["record_id"], q["record_id"])
+            rows.append(row)
+        ongoing = [citation(r) for r in cmoc.ongoing_studies(store, skip)]
+        summary = mechanism_summary(store, theory, skip, mechanism)
+        ev = sheet.evidence_rows(store, theory, skip, mechanism) if evidence else []
     finally:
         if own:
             store.close()
-    return Tables(rows, summary, mechanism, names)
+    primary = [r for r in rows if not r["secondary"]]
+    return Tables(primary, [r for r in rows if r["secondary"]], configs, ongoing, summary, ev, mechanism, names,
+                  {"excluded": len(excluded), "retracted": len(retracted)})
 
 
 def _name(names: dict, code: str | None) -> str:
@@ -177,12 +178,11 @@ def mechanism_summary(store, theory, excluded: set[str], mechanism: str | None =
 
 
 # ---------------------------------------------------------------------- flat views
-CMOC_COLUMNS = ["Mechanism", "Context", "Outcome", "Studies", "Study designs", "Years", "Human-curated",
-                "Supporting records", "Evidence fragments", "Record ids", "Mechanism id", "Context id", "Outcome id"]
+CMOC_COLUMNS = ["Mechanism", "Outcome", "Direction", "Primary studies", "Study designs", "Contexts", "Years",
+                "If-then-because", "Supporting quotes", "Studies", "Human-curated", "Record ids", "Mechanism id", "Outcome id"]
 SUMMARY_COLUMNS = ["Mechanism", "Mechanism id", "Records", "Evidence fragments", "Human-curated records",
                    "Top outcomes", "Top contexts"]
-EVIDENCE_COLUMNS = ["Mechanism", "Context", "Outcome", "Record id", "Sentence", "Role", "Evidence", "Authors", "Year",
-                    "Title", "Journal", "Design", "Link"]
+DIRECTION_LABEL = {"improved": "improved", "no_change": "no change", "worse": "worse", "mixed": "mixed", None: ""}
 
 
 def designs_text(designs: dict) -> str:
@@ -200,13 +200,19 @@ def top_text(items: list[dict]) -> str:
     return "; ".join(f"{i['name']} ({i['records']})" for i in items)
 
 
+def contexts_text(items: list[dict]) -> str:
+    return "; ".join(f"{c['name']} ({c['studies']})" for c in items)
+
+
+def quote_text(q: dict) -> str:
+    return f"{q.get('citation', q['record_id'])} [{q['record_id']} s{q['idx']}]: “{q['text']}”"
+
+
 def cmoc_flat(row: dict, sep: str = "\n") -> list:
-    return [row["mechanism_name"], row["context_name"], row["outcome_name"], row["studies"], designs_text(row["designs"]),
-            years_text(row), "yes" if row["curated"] else "no",
-            sep.join(c["text"] for c in row["records"]),
-            sep.join(f"[{f['record_id']}] {f['text']}" for f in row["fragments"]),
-            "; ".join(c["id"] for c in row["records"]),
-            row["mechanism"] or "", row["context"] or "", row["outcome"] or ""]
+    return [row["mechanism_name"], row["outcome_name"] or NO_LINK, DIRECTION_LABEL.get(row["direction"], row["direction"]),
+            row["studies"], designs_text(row["designs"]), contexts_text(row["contexts"]), years_text(row), row["statement"],
+            sep.join(quote_text(q) for q in row["quotes"]), sep.join(c["text"] for c in row["records"]),
+            "yes" if row["curated"] else "no", "; ".join(row["study_ids"]), row["mechanism"], row["outcome"] or ""]
 
 
 def summary_flat(s: dict) -> list:
@@ -214,23 +220,11 @@ def summary_flat(s: dict) -> list:
             top_text(s["top_contexts"])]
 
 
-def evidence_flat(t: Tables) -> list[list]:
-    out = []
-    for row in t.rows:
-        cites = {c["id"]: c for c in row["records"]}
-        for f in row["fragments"]:
-            c = cites.get(f["record_id"], {})
-            out.append([row["mechanism_name"], row["context_name"], row["outcome_name"], f["record_id"],
-                        f["idx"] if f["idx"] is not None else "", f.get("role") or "", f["text"], c.get("authors", ""),
-                        c.get("year") or "", c.get("title", ""), c.get("journal", ""), (c.get("design") or "").replace("_", " "),
-                        c.get("link", "")])
-    return out
-
-
 # ---------------------------------------------------------------------- writers
 def to_json(t: Tables) -> str:
-    return json.dumps({"mechanism_filter": t.mechanism, "configurations": t.rows, "mechanisms": t.summary},
-                      ensure_ascii=False, indent=2) + "\n"
+    return json.dumps({"mechanism_filter": t.mechanism, "rows": t.rows, "secondary": t.secondary,
+                       "configurations": t.configurations, "ongoing": t.ongoing, "mechanisms": t.summary,
+                       "left_out": t.left_out}, ensure_ascii=False, indent=2) + "\n"
 
 
 def _csv_text(header: list[str], rows: list[list]) -> str:
@@ -243,11 +237,17 @@ def _csv_text(header: list[str], rows: list[list]) -> str:
 
 
 def to_csv(t: Tables) -> str:
-    return _csv_text(CMOC_COLUMNS, [cmoc_flat(r) for r in t.rows])
+    return _csv_text(CMOC_COLUMNS, [cmoc_flat(r) for r in t.rows + t.secondary_marked()])
 
 
 def summary_csv(t: Tables) -> str:
     return _csv_text(SUMMARY_COLUMNS, [summary_flat(s) for s in t.summary])
+
+
+def evidence_csv(t: Tables) -> str:
+    from synth.mechanisms.sheet import COLUMNS, flat
+
+    return _csv_text(COLUMNS, [flat(r) for r in t.evidence])
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # what can open inline markup or end a cell
@@ -266,13 +266,25 @@ def _md_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(out)
 
 
+def counts_line(t: Tables) -> str:
+    n = len(t.rows)
+    studies = len({rid for r in t.rows for rid in r["study_ids"]})
+    left = ", ".join(f"{v} {k}" for k, v in t.left_out.items() if v)
+    return (f"{n} row{'s' if n != 1 else ''} (mechanism, outcome, direction) from {studies} primary "
+            f"stud{'ies' if studies != 1 else 'y'}; {len(t.secondary)} from reviews (secondary evidence, not counted); "
+            f"{len(t.ongoing)} ongoing (protocols)" + (f"; left out: {left}" if left else "") + ".")
+
+
 def to_md(t: Tables, title: str = "CMOC review table") -> str:
     scope = f" — mechanism {md_escape(t.mechanism)}" if t.mechanism else ""
-    n = len(t.rows)
-    parts = [f"# {md_escape(title)}{scope}", "", f"{n} configuration{'s' if n != 1 else ''} (context, mechanism, outcome); "
-             "records excluded at screening are left out.", "", "## Configurations", "",
-             _md_table(CMOC_COLUMNS[:10], [cmoc_flat(r)[:10] for r in t.rows]) if t.rows else "_No configurations coded yet._",
-             "", "## Mechanism summary", "", _md_table(SUMMARY_COLUMNS, [summary_flat(s) for s in t.summary]), ""]
+    cols = CMOC_COLUMNS[:10]
+    parts = [f"# {md_escape(title)}{scope}", "", md_escape(counts_line(t)), "", "## Primary studies", "",
+             _md_table(cols, [cmoc_flat(r)[:10] for r in t.rows]) if t.rows else "_No configurations coded yet._", ""]
+    if t.secondary:
+        parts += ["## Reviews (secondary evidence)", "", _md_table(cols, [cmoc_flat(r)[:10] for r in t.secondary]), ""]
+    if t.ongoing:
+        parts += ["## Ongoing studies (protocols)", "", *[f"- {md_escape(c['text'])}" for c in t.ongoing], ""]
+    parts += ["## Mechanism summary", "", _md_table(SUMMARY_COLUMNS, [summary_flat(s) for s in t.summary]), ""]
     return "\n".join(parts)
 
 
@@ -285,26 +297,33 @@ def _jinja_env():
     env.filters["designs"] = designs_text
     env.filters["years"] = years_text
     env.filters["top"] = top_text
+    env.filters["contexts"] = contexts_text
+    env.filters["direction"] = lambda d: DIRECTION_LABEL.get(d, d or "")
     return env
 
 
 def to_html(t: Tables, title: str = "CMOC review table") -> str:
-    return _jinja_env().get_template("table.html.j2").render(t=t, title=title)
+    return _jinja_env().get_template("table.html.j2").render(t=t, title=title, counts=counts_line(t), no_link=NO_LINK)
 
 
 def to_xlsx(t: Tables, path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from synth.mechanisms.sheet import COLUMNS, SHEET_NAME, flat
 
     wb = Workbook()
     sheets = [
-        ("CMOC configurations", CMOC_COLUMNS, [cmoc_flat(r) for r in t.rows],
-         {"Supporting records": 60, "Evidence fragments": 80, "Record ids": 24}),
+        ("Review table", CMOC_COLUMNS, [cmoc_flat(r) for r in t.rows + t.secondary_marked()],
+         {"Supporting quotes": 80, "Studies": 60, "If-then-because": 50, "Record ids": 24, "Contexts": 30}),
+        (SHEET_NAME, COLUMNS, [flat(r) for r in t.evidence], {"quote": 80, "linked": 24, "note": 30, "citation": 20}),
         ("Mechanism summary", SUMMARY_COLUMNS, [summary_flat(s) for s in t.summary], {"Top outcomes": 40, "Top contexts": 40}),
-        ("Evidence", EVIDENCE_COLUMNS, evidence_flat(t), {"Evidence": 80, "Title": 50, "Authors": 24, "Link": 30}),
+        ("Ongoing studies", ["Citation", "Record id"], [[c["text"], c["id"]] for c in t.ongoing], {"Citation": 100}),
     ]
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDE7F0")
+    decide = PatternFill("solid", fgColor="FFF4CC")
     wrap = Alignment(wrap_text=True, vertical="top")
     for n, (name, header, rows, widths) in enumerate(sheets):
         ws = wb.active if n == 0 else wb.create_sheet()
@@ -324,6 +343,13 @@ def to_xlsx(t: Tables, path: Path) -> None:
         for i, h in enumerate(header, 1):
             longest = max([len(h)] + [min(len(str(r[i - 1])), 60) for r in rows[:500]])
             ws.column_dimensions[ws.cell(1, i).column_letter].width = widths.get(h, max(10, min(longest + 2, 40)))
+        if name == SHEET_NAME and rows:  # the decision column offers accept/reject; the columns to fill stand out
+            col = ws.cell(1, COLUMNS.index("decision") + 1).column_letter
+            dv = DataValidation(type="list", formula1='"accept,reject"', allow_blank=True)
+            ws.add_data_validation(dv)
+            dv.add(f"{col}2:{col}{len(rows) + 1}")
+            for c in ("decision", "change_to", "note"):
+                ws.cell(1, COLUMNS.index(c) + 1).fill = decide
     wb.save(path)
 
 
@@ -347,7 +373,7 @@ def write_table(project, path, fmt: str | None = None, mechanism: str | None = N
     fmt = infer_format(str(path), fmt)
     if fmt not in FORMATS:
         raise SynthError(f"unknown table format {fmt!r}; choose from {', '.join(FORMATS)}")
-    t = build_tables(project, mechanism)
+    t = build_tables(project, mechanism, evidence=fmt in ("xlsx", "csv", "json"))
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
         to_xlsx(t, path)
@@ -355,6 +381,7 @@ def write_table(project, path, fmt: str | None = None, mechanism: str | None = N
         # utf-8-sig: the BOM makes Excel read the file as UTF-8 (names like Nørgaard, Öztürk).
         path.write_text(to_csv(t), encoding="utf-8-sig", newline="")
         summary_path(path).write_text(summary_csv(t), encoding="utf-8-sig", newline="")
+        evidence_path(path).write_text(evidence_csv(t), encoding="utf-8-sig", newline="")
     else:
         text = {"md": to_md, "html": to_html, "json": to_json}[fmt](t)
         path.write_text(text, encoding="utf-8")
@@ -365,9 +392,14 @@ def summary_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}-mechanisms{path.suffix}")
 
 
+def evidence_path(path: Path) -> Path:
+    """Beside a CSV table: the curation sheet `synth code --from` reads."""
+    return path.with_name(f"{path.stem}-evidence{path.suffix}")
+
+
 def render(project, fmt: str, mechanism: str | None = None) -> str:
     """Text formats for stdout."""
-    t = build_tables(project, mechanism)
+    t = build_tables(project, mechanism, evidence=fmt == "json")
     if fmt == "csv":
         return to_csv(t)
     return {"md": to_md, "html": to_html, "json": to_json}[fmt](t)

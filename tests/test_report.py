@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
-from review_corpus import CORPUS, EVIL_SCRIPT, build
+from review_corpus import EVIL_SCRIPT, build
 
 from synth.cli import cli
 from synth.records import Record
@@ -51,13 +51,14 @@ def test_report_without_index(project):
     assert out.strip() == str(project.root / "r.html")
     page = (project.root / "r.html").read_text()
     assert_inert(page)
-    assert "No evidence map: no vector index yet; run `synth index` first." in page
-    # PRISMA-style flow
+    # PRISMA 2020 shaped flow: who decided what is said; nothing is "screened" that no person screened
     flow = build_report(project)["flow"]
-    assert flow["per_source"] == [{"source": "crossref", "records": 2}, {"source": "europepmc", "records": 1},
-                                  {"source": "openalex", "records": 1}, {"source": "pubmed", "records": 2}]
-    assert (flow["identified"], flow["duplicates"], flow["unique"], flow["screened_out"], flow["included"]) == (6, 0, 6, 1, 5)
-    assert flow["near_miss"] == 1
+    assert [(s["source"], s["records"]) for s in flow["per_source"]] == [("crossref", 4), ("europepmc", 1), ("openalex", 1), ("pubmed", 2)]
+    assert (flow["identified"], flow["duplicates"], flow["unique"], flow["screened_out"], flow["near_miss"], flow["included"]) == (8, 0, 8, 1, 1, 6)
+    assert flow["exclusion_reasons"] == [{"reason": "adult sample", "records": 1}]
+    assert (flow["contributing"], flow["reviews"], flow["ongoing"]) == (4, 1, 1)
+    assert "flagged as near misses by the relevance model (no person screened them)" in page
+    assert "screened" not in page.replace("no person screened them", "")
     # per-mechanism sections with their CMOC rows and evidence; screened-out records nowhere
     for mid in ("social_connection", "navigation_advocacy", "hope_role_modelling"):
         assert f'id="mech-{mid}"' in page
@@ -84,22 +85,21 @@ def test_changes_since_previous_refresh(project):
     assert f"Since refresh run #{first}" in page and "A new study of peer workers in youth services" in page
 
 
-def test_map_from_the_index(indexed):
+def test_evidence_map_is_a_mechanism_by_outcome_matrix(indexed):
     project, ids, path = indexed
     page = path.read_text()
     assert_inert(page)
-    circles = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="5" fill="(#[0-9a-f]{6})" data-mechanism="(\w*)" data-record="(\w+)"><title>([^<]*)</title>', page)
-    by_rec = {c[4]: c for c in circles}
-    included = set(ids.values()) - {ids["excluded"]}
-    assert set(by_rec) == included  # every included record, the screened-out one left off
-    assert by_rec[ids["navigator"]][3] == "navigation_advocacy" and by_rec[ids["near_miss"]][3] == ""
-    assert by_rec[ids["forum"]][2] == by_rec[ids["evil"]][2] != by_rec[ids["navigator"]][2]  # coloured by mechanism
-    assert by_rec[ids["navigator"]][5].startswith("Peer navigators for young adults with first-episode psychosis")
-    assert "=HYPERLINK(&#34;http://x&#34;,&#34;y&#34;)" in by_rec[ids["evil"]][5]  # title escaped inside the SVG
-    xs = {float(c[0]) for c in circles}
-    assert len(xs) == len(circles) and min(xs) >= 0 and max(xs) <= 960  # a real spread, inside the viewBox
-    assert write_report(project, project.root / "again.html").read_text().split("<svg", 1)[1].split("</svg>")[0] == \
-        page.split("<svg", 1)[1].split("</svg>")[0]  # the picture is reproducible
+    m = build_report(project)["matrix"]
+    assert [o["id"] for o in m["outcomes"]] == ["hope", "service_engagement", ""]  # theory order, then "no linked outcome"
+    cells = {(row["mechanism"], o["id"]): c for row in m["rows"] for o, c in zip(m["outcomes"], row["cells"]) if c}
+    assert cells[("navigation_advocacy", "service_engagement")]["studies"] == 1
+    assert cells[("navigation_advocacy", "service_engagement")]["direction"] == "improved"
+    assert cells[("social_connection", "")]["studies"] == 2  # the excluded adult study is not counted
+    assert not any(k[0] == "stigma_reduction" for k in cells)  # a review is secondary: not in the primary matrix
+    # every cell links to the row holding its quotes
+    for c in cells.values():
+        assert f'id="{c["anchor"]}"' in page and f'href="#{c["anchor"]}"' in page
+    assert "Reviews (secondary evidence" in page and "Ongoing studies (protocols)" in page
 
 
 def _chromium(args, tmp_path, timeout=90):
@@ -115,11 +115,11 @@ def test_report_renders_in_headless_chromium(indexed, tmp_path):
     res = _chromium(["--dump-dom", url], tmp_path)
     dom = res.stdout
     assert 'data-report-ready="yes"' in dom, res.stderr[-2000:]  # the inline script ran to the end
-    assert f'data-map-points="{len(CORPUS) - 1}"' in dom
+    assert 'data-matrix-cells="3"' in dom
     html_tag = re.search(r"<html[^>]*>", dom).group(0)
     assert "data-report-errors" not in html_tag  # the page's error handler caught nothing
     assert "Uncaught" not in res.stderr and "Refused to" not in res.stderr  # nothing blocked by the CSP either
-    assert 'id="mech-social_connection"' in dom and '<svg id="evidence-map"' in dom
+    assert 'id="mech-social_connection"' in dom and '<table id="evidence-matrix"' in dom
     assert len(re.findall(r"<script", dom)) == 2 and "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
     # Defence in depth: even markup that escaped escaping could not run, the CSP only allows the page's own scripts.
     tampered = tmp_path / "tampered.html"

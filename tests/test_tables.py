@@ -32,30 +32,41 @@ def test_citation_authors():
     assert format_authors(["Ito, Ken"]) == "Ito K"
 
 
-def test_rows_hold_citations_evidence_designs_and_curation(review):
+def test_rows_are_linked_claims_with_quotes_designs_and_curation(review):
     project, ids = review
     t = build_tables(project)
-    by_mech = {r["mechanism"]: r for r in t.rows}
-    assert set(by_mech) == {"hope_role_modelling", "navigation_advocacy", "social_connection"}
-    nav = by_mech["navigation_advocacy"]
-    assert (nav["context"], nav["outcome"], nav["studies"]) == ("clinical_service", "service_engagement", 1)
+    rows = {(r["mechanism"], r["outcome"], r["direction"]): r for r in t.rows}
+    assert set(rows) == {("navigation_advocacy", "service_engagement", "improved"), ("social_connection", None, None),
+                         ("hope_role_modelling", "hope", "improved")}
+    nav = rows[("navigation_advocacy", "service_engagement", "improved")]
+    assert nav["studies"] == 1 and [c["id"] for c in nav["contexts"]] == ["clinical_service"]
     cite = nav["records"][0]
     assert cite["text"].startswith("Walker JS, Klodnick VV, et al. (2019). Peer navigators for young adults")
     assert cite["link"] == "https://doi.org/10.5555/rev.navigator"
-    assert {"record_id": ids["navigator"], "idx": 1, "role": "mechanism",
-            "text": "Navigators accompanied young people to appointments and explained referral letters."} in nav["fragments"]
+    # the quote is the sentence that makes the link, with its number and a short citation
+    assert nav["quotes"] == [{"record_id": ids["navigator"], "idx": 1, "role": "finding", "citation": "Walker et al. 2019",
+                              "text": "Navigators accompanied young people to appointments and explained referral letters, and attendance improved."}]
+    assert nav["statement"].startswith("In clinical mental health service settings, when peer support works through navigating")
+    assert "service engagement improves because" in nav["statement"]
     assert nav["curated"] is False
-    # The excluded adult record is coded social_connection/online/wellbeing too, but never appears.
-    soc = by_mech["social_connection"]
-    assert soc["studies"] == 2 and {c["id"] for c in soc["records"]} == {ids["forum"], ids["evil"]}
-    assert ids["excluded"] not in {f["record_id"] for r in t.rows for f in r["fragments"]}
+    # Belonging is reported, wellbeing too, but nothing in the text links them: no outcome, not a cross product.
+    soc = rows[("social_connection", None, None)]
+    assert soc["studies"] == 2 and set(soc["study_ids"]) == {ids["forum"], ids["evil"]}
+    assert ids["excluded"] not in {q["record_id"] for r in t.rows for q in r["quotes"]}
     assert soc["designs"] == {"qualitative": 2} and (soc["year_min"], soc["year_max"]) == (2021, 2022)
-    # A human accept makes a configuration (and its row) curated.
-    hope = by_mech["hope_role_modelling"]
-    assert hope["curated"] is True and hope["context"] == "school" and hope["outcome"] == "hope"
+    hope = rows[("hope_role_modelling", "hope", "improved")]
+    assert hope["curated"] is True and [c["id"] for c in hope["contexts"]] == ["school"]
+    # A review is secondary evidence: its rows stand apart and never add to primary counts.
+    sec = {(r["mechanism"], r["outcome"], r["direction"]): r for r in t.secondary}
+    assert set(sec) == {("stigma_reduction", "stigma", "improved"), ("stigma_reduction", "help_seeking", "mixed")}
+    assert all(r["secondary"] for r in t.secondary)
+    assert ids["review"] not in {rid for r in t.rows for rid in r["study_ids"]}
+    # A protocol has no findings: listed as an ongoing study, never a configuration.
+    assert [c["id"] for c in t.ongoing] == [ids["protocol"]]
+    assert ids["protocol"] not in {c["record_id"] for c in t.configurations}
+    assert t.left_out == {"excluded": 1, "retracted": 0}
     summary = {s["mechanism"]: s for s in t.summary}
     assert summary["social_connection"]["records"] == 2
-    assert summary["social_connection"]["top_outcomes"][0]["name"] == "Wellbeing"
     assert summary["peerness_relationship"]["records"] == 0  # theory mechanisms without evidence are listed too
 
 
@@ -64,7 +75,8 @@ def test_mechanism_filter_and_unknown_mechanism(review):
     code, out, _ = run(project, "table", "--mechanism", "navigation_advocacy", "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert {r["mechanism"] for r in data["configurations"]} == {"navigation_advocacy"}
+    assert {r["mechanism"] for r in data["rows"]} == {"navigation_advocacy"}
+    assert {c["mechanism"] for c in data["configurations"]} == {"navigation_advocacy"}
     assert [s["mechanism"] for s in data["mechanisms"]] == ["navigation_advocacy"]
     code, out, err = run(project, "table", "--mechanism", "magic", "-o", str(project.root / "t.xlsx"))
     assert code == 2 and "unknown mechanism 'magic'" in err and len(err.strip().splitlines()) == 1
@@ -79,28 +91,29 @@ def test_xlsx_sheets_frozen_wrapped_and_inert(review):
     code, _, err = run(project, "table", "-o", str(path))  # format from the extension
     assert code == 0, err
     wb = load_workbook(path)
-    assert wb.sheetnames == ["CMOC configurations", "Mechanism summary", "Evidence"]
+    assert wb.sheetnames == ["Review table", "Evidence (curate here)", "Mechanism summary", "Ongoing studies"]
     for ws in wb:
         assert ws.freeze_panes == "A2"
         assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
         assert all(c.font.bold for c in ws[1])
         assert all(c.alignment.wrap_text for row in ws.iter_rows(min_row=2) for c in row)
-    ws = wb["CMOC configurations"]
+    ws = wb["Review table"]
     header = [c.value for c in ws[1]]
-    assert ws.column_dimensions["H"].width >= 50  # the citations column is sized for reading
+    assert ws.column_dimensions["I"].width >= 50  # the quotes column is sized for reading
     rows = [dict(zip(header, r)) for r in ws.iter_rows(min_row=2, values_only=True)]
-    assert sorted(r["Studies"] for r in rows) == [1, 1, 2]  # numbers stay numbers
+    assert sorted(r["Primary studies"] for r in rows) == [1, 1, 1, 1, 2]  # numbers stay numbers; reviews labelled
+    assert sum(r["Mechanism"].endswith("[reviews]") for r in rows) == 2
     cells = [c for ws in wb for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)]
     assert cells and all(not c.value.startswith(FORMULA_TRIGGERS) for c in cells)
     assert all(c.data_type == "s" for c in cells)
-    ev = wb["Evidence"]
+    studies = " ".join(r["Studies"] for r in rows)
+    assert "'-Dash E, @At S. (2022). " + EVIL_TITLE in studies or "-Dash E, @At S. (2022). " + EVIL_TITLE in studies
+    assert any(r["Studies"].startswith("'-Dash E") for r in rows)  # shown as text, never evaluated
+    ev = wb["Evidence (curate here)"]
     eh = [c.value for c in ev[1]]
-    titles = [r[eh.index("Title")] for r in ev.iter_rows(min_row=2, values_only=True)]
-    assert "'" + EVIL_TITLE in titles  # shown as text, never evaluated
-    authors = {r[eh.index("Authors")] for r in ev.iter_rows(min_row=2, values_only=True)}
-    assert "'-Dash E, @At S" in authors
-    texts = [r[eh.index("Evidence")] for r in ev.iter_rows(min_row=2, values_only=True)]
-    assert any(EVIL_SCRIPT in t for t in texts)  # verbatim: a spreadsheet does not run it
+    quotes = [r[eh.index("quote")] for r in ev.iter_rows(min_row=2, values_only=True)]
+    assert any(EVIL_SCRIPT in q for q in quotes)  # verbatim: a spreadsheet does not run it
+    assert ev.data_validations.dataValidation, "the decision column offers accept/reject"
 
 
 def test_csv_bom_utf8_and_neutralised(review):
@@ -112,12 +125,14 @@ def test_csv_bom_utf8_and_neutralised(review):
     text = raw.decode("utf-8-sig")
     assert "Nørgaard S" in text
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert rows[0][0] == "Mechanism" and len(rows) == 4
+    assert rows[0][0] == "Mechanism" and len(rows) == 6
     assert all(not cell.startswith(FORMULA_TRIGGERS) for r in rows for cell in r)
     soc = next(r for r in rows if r[0] == "Social connection and belonging")
-    assert soc[7].startswith("'-Dash E, @At S. (2022). =HYPERLINK(")
+    assert soc[9].startswith("'-Dash E, @At S. (2022). =HYPERLINK(")
     summary = (project.root / "cmoc-mechanisms.csv").read_bytes()
     assert summary.startswith(b"\xef\xbb\xbf") and b"social_connection" in summary
+    evidence = (project.root / "cmoc-evidence.csv").read_text(encoding="utf-8-sig")
+    assert evidence.startswith("record_id,sentence,kind,code,")
 
 
 @pytest.mark.parametrize("value,expected", [("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
@@ -133,16 +148,16 @@ def test_markdown_html_json_are_inert(review):
     assert "=HYPERLINK(\"http://x\",\"y\")" in md  # plain text in Markdown
     # table cells never break: a pipe or newline in record text is escaped
     widths = {len(re.split(r"(?<!\\)\|", line)) - 2 for line in md.splitlines() if line.startswith("|")}
-    assert widths == {10, 7}  # the configurations and the summary table, every row intact
+    assert widths == {10, 7}  # the review tables and the summary table, every row intact  # the configurations and the summary table, every row intact
     html_out = project.root / "cmoc.html"
     assert run(project, "table", "-o", str(html_out))[0] == 0
     page = html_out.read_text()
     assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Walker JS, Klodnick VV, et al." in page and 'href="https://doi.org/10.5555/rev.navigator"' in page
     data = json.loads(run(project, "table", "--format", "json")[1])
-    frags = [f["text"] for r in data["configurations"] for f in r["fragments"]]
+    frags = [q["text"] for r in data["rows"] for q in r["quotes"]]
     assert any(EVIL_SCRIPT in f for f in frags)  # JSON carries the text verbatim, as data
-    assert any(c["title"] == EVIL_TITLE for r in data["configurations"] for c in r["records"])
+    assert any(c["title"] == EVIL_TITLE for r in data["rows"] for c in r["records"])
 
 
 def test_xlsx_needs_a_file(review):

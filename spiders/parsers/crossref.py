@@ -56,7 +56,45 @@ def record(w: dict) -> Record:
         keywords=[as_str(s) for s in (w.get("subject") or [])],
         language=language(as_str(w.get("language"))),
         url=as_str(w.get("URL")),
+        retractions=retraction_signals(w),
     )
+
+
+def retraction_signals(w: dict) -> list[dict]:
+    """Crossmark updates and Retraction Watch, as the REST API carries them:
+
+    `updated-by` [{DOI, type: retraction, source: publisher | retraction-watch, updated}]: this work is
+    retracted by that notice; `update-to` [{DOI, type: retraction, ...}]: this work is the notice of
+    that DOI (its own DOI: the work itself is the retracted one, as some publishers deposit it);
+    `relation` {is-retracted-by | has-retraction: [{id}]} (retracted), {is-retraction-of: [{id}]} (notice).
+    Types retraction, withdrawal and removal count; corrections and expressions of concern do not.
+    """
+    from synth import retractions as R
+
+    own = as_str(w.get("DOI")).lower()
+    out = []
+    for key, is_notice in (("updated-by", False), ("update-to", True)):
+        for u in w.get(key) or []:
+            if not isinstance(u, dict):
+                continue
+            kind = as_str(u.get("type")).lower().replace("-", "_")
+            if kind not in R.CROSSREF_RETRACTING:
+                continue
+            doi = as_str(u.get("DOI")).lower()
+            date = R.date_parts(u.get("updated"))
+            detail = " ".join(x for x in (kind if kind != "retraction" else "", as_str(u.get("source"))) if x)
+            if is_notice and doi and doi != own:
+                out.append(R.notice(key, target_doi=doi, date=date, detail=detail))
+            else:
+                out.append(R.retracted(key, notice_doi=doi if doi != own else None, date=date, detail=detail))
+    rel = w.get("relation") if isinstance(w.get("relation"), dict) else {}
+    for key, is_notice in (("is-retracted-by", False), ("has-retraction", False), ("is-retraction-of", True)):
+        for item in rel.get(key) or []:
+            rid = as_str(item.get("id")) if isinstance(item, dict) else ""
+            doi = rid if "10." in rid and (not isinstance(item, dict) or item.get("id-type") in (None, "doi")) else None
+            out.append(R.notice(f"relation {key}", target_doi=doi) if is_notice
+                       else R.retracted(f"relation {key}", notice_doi=doi))
+    return out
 
 
 def _year(w: dict) -> int | None:

@@ -58,7 +58,36 @@ def record(r: dict) -> Record:
         mesh=[m for m in mesh if m],
         language=as_str(r.get("language")),
         url=f"https://europepmc.org/article/{src}/{rid}" if src and rid else "",
+        retractions=retraction_signals(r),
     )
+
+
+RETRACTED_BY = ("retraction in", "retracted and republished in")
+NOTICE_OF = ("retraction of",)
+
+
+def retraction_signals(r: dict) -> list[dict]:
+    """commentCorrectionList: type "Retraction in" (this record is retracted; id = the notice, when
+    given) and "Retraction of" (this record is the notice). pubTypeList is read from pub_types."""
+    from synth import retractions as R
+
+    out = []
+    for cc in ((r.get("commentCorrectionList") or {}).get("commentCorrection") or []):
+        if not isinstance(cc, dict):
+            continue
+        kind = collapse(as_str(cc.get("type"))).lower()
+        if kind not in RETRACTED_BY and kind not in NOTICE_OF:
+            continue
+        ref = collapse(as_str(cc.get("reference")))
+        cid, csrc = as_str(cc.get("id")), as_str(cc.get("source"))
+        pmid = cid if csrc == "MED" and cid.isdigit() else R.pmid_in(ref)
+        doi = R.doi_in(ref)
+        if kind in RETRACTED_BY:
+            out.append(R.retracted(as_str(cc.get("type")), notice_doi=doi, notice_pmid=pmid, ref=ref,
+                                   date=R.date_of_reference(ref)))
+        else:
+            out.append(R.notice(as_str(cc.get("type")), target_doi=doi, target_pmid=pmid))
+    return out
 
 
 def _authors(r: dict) -> list[str]:

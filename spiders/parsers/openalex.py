@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from spiders.parsers.common import PageError, Parsed, as_str, language, load_json, markup_to_text, parse_items, split_display_name
 from synth.records import Record
+from synth.retractions import retracted
 
 
 @dataclass
@@ -71,6 +72,8 @@ def record(w: dict) -> Record:
         keywords=[k for k in kws if k],
         language=language(as_str(w.get("language"))),
         url=as_str(loc.get("landing_page_url")) or as_str(w.get("doi")) or as_str(w.get("id")),
+        # is_retracted; a notice is type "retraction" (read from pub_types by synth.retractions)
+        retractions=[retracted("is_retracted")] if w.get("is_retracted") is True else [],
     )
 
 

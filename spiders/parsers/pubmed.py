@@ -141,7 +141,34 @@ def article_record(art: etree._Element) -> Record:
         mesh=[collapse(d.text) for d in mc.iterfind("MeshHeadingList/MeshHeading/DescriptorName") if d.text],
         language=collapse(a.findtext("Language")),
         url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/",
+        retractions=retraction_signals(mc),
     )
+
+
+# CommentsCorrections RefType: the record is retracted (the other one is the notice), or is the notice.
+RETRACTED_BY = ("RetractionIn", "RetractedandRepublishedIn")
+NOTICE_OF = ("RetractionOf",)
+
+
+def retraction_signals(mc: etree._Element) -> list[dict]:
+    """CommentsCorrections RefType="RetractionIn" (this article is retracted; PMID = the notice) and
+    "RetractionOf" (this article is a notice; PMID = the retracted article). Publication types
+    ("Retracted Publication", "Retraction of Publication") are read from pub_types by synth.retractions."""
+    from synth import retractions as R
+
+    out = []
+    for cc in mc.iterfind("CommentsCorrectionsList/CommentsCorrections"):
+        kind = cc.get("RefType") or ""
+        if kind not in RETRACTED_BY and kind not in NOTICE_OF:
+            continue
+        ref = collapse(cc.findtext("RefSource"))
+        pmid = collapse(cc.findtext("PMID")) or None
+        doi = R.doi_in(ref)
+        if kind in RETRACTED_BY:
+            out.append(R.retracted(kind, notice_doi=doi, notice_pmid=pmid, ref=ref, date=R.date_of_reference(ref)))
+        else:
+            out.append(R.notice(kind, target_doi=doi, target_pmid=pmid))
+    return out
 
 
 def book_record(art: etree._Element) -> Record:

@@ -193,31 +193,70 @@ def evidence_cmd(ctx, mechanism, outcome, context, uncertain, as_json, include_e
 
 # ---------------------------------------------------------------------- code (curation)
 @click.command("code")
-@click.argument("record")
+@click.argument("record", required=False)
 @click.option("--mechanism", "mechanism", default=None, help="Theory mechanism id to accept or reject.")
-@click.option("--accept", "decision", flag_value="accept", help="Add the mechanism (always beats automatic codes).")
-@click.option("--reject", "decision", flag_value="reject", help="Remove the mechanism (always beats automatic codes).")
+@click.option("--outcome", "outcome", default=None, help="Theory outcome id to accept or reject (with --sentence: one finding).")
+@click.option("--context", "context", default=None, help="Theory context id to accept or reject.")
+@click.option("--accept", "decision", flag_value="accept", help="Add the code (always beats automatic codes).")
+@click.option("--reject", "decision", flag_value="reject", help="Remove the code (always beats automatic codes).")
 @click.option("--sentence", type=int, default=None, help="Curate one evidence sentence (index from `synth show`).")
+@click.option("--note", default="", help="A note kept with the decision (shown in the curation sheet).")
+@click.option("--from", "sheet", type=click.Path(dir_okay=False), default=None,
+              help="Apply a filled-in curation sheet (`synth table -o review.xlsx`, or review-evidence.csv) all at once.")
+@click.option("--undo", is_flag=True, help="Undo the latest curation (one command, or one whole sheet).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def code_cmd(ctx, record, mechanism, decision, sentence, as_json):
-    """Show a record's codes, or curate them: synth code ID --mechanism M --accept|--reject [--sentence N]."""
+def code_cmd(ctx, record, mechanism, outcome, context, decision, sentence, note, sheet, undo, as_json):
+    """Show a record's codes, or curate them.
+
+    \b
+    synth code ID                                  the record's codes and evidence
+    synth code ID --mechanism M --accept|--reject [--sentence N] [--note TEXT]
+    synth code ID --outcome O --sentence N --reject
+    synth code --from review.xlsx                  every decision in a curation sheet
+    synth code --undo                              put back what the latest curation replaced
+    """
     from synth.mechanisms.codes import record_codes
-    from synth.mechanisms.curation import curate, resolve_record
+    from synth.mechanisms.curation import curate, resolve_record, undo_last
     from synth.mechanisms.theory import load_theory
 
-    if (mechanism is None) != (decision is None):
-        raise SynthError("give both --mechanism M and --accept or --reject (or neither, to show the record's codes)")
-    if sentence is not None and mechanism is None:
-        raise SynthError("--sentence needs --mechanism M and --accept or --reject")
+    given = [(k, v) for k, v in (("mechanism", mechanism), ("outcome", outcome), ("context", context)) if v]
+    if sum(bool(x) for x in (sheet, undo, record)) > 1:
+        raise SynthError("give a record id, or --from FILE, or --undo (one at a time)")
+    if sheet or undo:
+        if given or decision or sentence is not None:
+            raise SynthError("--from and --undo take no record, code or decision options")
+        with ctx.project.store() as store:
+            done = _apply_sheet(store, load_theory(ctx.project), sheet) if sheet else undo_last(store)
+        if undo and done is None:
+            raise SynthError("nothing to undo: no curation has been recorded")
+        if as_json:
+            _out(done)
+        elif sheet:
+            click.echo(f"Applied {done['decisions']} decisions from {sheet} ({done['accepted']} accepted, {done['rejected']} rejected"
+                       f", {done['notes']} notes). Undo with `synth code --undo`; the coder learns from them at the next "
+                       f"`synth mechanisms --recode` or `synth refresh`.")
+        else:
+            click.echo(f"Undid curation batch {done['batch']} ({done['decisions']} decisions from {done['source']}).")
+        return
+    if record is None:
+        raise SynthError("give a record id (or --from FILE, or --undo)")
+    if len(given) > 1:
+        raise SynthError("curate one code at a time: --mechanism, --outcome or --context")
+    if bool(given) != bool(decision):
+        raise SynthError("give both a code (--mechanism M, --outcome O or --context C) and --accept or --reject "
+                         "(or neither, to show the record's codes)")
+    if sentence is not None and not given:
+        raise SynthError("--sentence needs a code and --accept or --reject")
     with ctx.project.store() as store:
-        if mechanism:
-            done = curate(store, record, mechanism, decision, sentence, theory=load_theory(ctx.project))
+        if given:
+            kind, code = given[0]
+            done = curate(store, record, code, decision, sentence, theory=load_theory(ctx.project), kind=kind, note=note)
             if as_json:
                 _out(done)
             else:
                 where = f"sentence {done['idx']} of " if done["idx"] >= 0 else ""
-                click.echo(f"{decision.capitalize()}ed {mechanism} for {where}{done['record_id']}.")
+                click.echo(f"{decision.capitalize()}ed {kind} {code} for {where}{done['record_id']}.")
             return
         rid = resolve_record(store, record)
         codes = record_codes(store, rid)
@@ -235,6 +274,22 @@ def code_cmd(ctx, record, mechanism, decision, sentence, as_json):
     for m in codes["mechanisms"]:
         for ev in m["evidence"]:
             con.print(f"  {m['id']} ← [{ev['idx']}] {escape(ev['text'])}")
+
+
+def _apply_sheet(store, theory, path: str) -> dict:
+    """Every bad row on its own line (FILE:ROW), then the one-line error; nothing applied."""
+    from pathlib import Path
+
+    from synth.mechanisms.sheet import SheetError, apply_sheet
+
+    try:
+        return apply_sheet(store, theory, Path(path))
+    except SheetError as e:
+        for line in e.problems[:100]:
+            click.echo(line, err=True)
+        if len(e.problems) > 100:
+            click.echo(f"... and {len(e.problems) - 100} more", err=True)
+        raise
 
 
 COMMANDS = [theory_group, mechanisms_cmd, evidence_cmd, code_cmd]

@@ -43,7 +43,8 @@ def refresh_cmd(ctx, sources, wait, quiet, as_json):
         click.echo(json.dumps(summary, default=str))
     elif quiet:
         click.echo(f"synth refresh run {summary['run_id']}: {summary['status']}; {t['new']} new, {t['updated']} updated, "
-                   f"{t['merged']} merged, {t['quarantined']} quarantined, {t['embedded']} embedded, {t['recoded']} coded; "
+                   f"{t['merged']} merged, {t['quarantined']} quarantined, {t['embedded']} embedded, {t['recoded']} coded, "
+                   f"{len(summary.get('newly_retracted') or [])} newly retracted; "
                    f"failed sources: {', '.join(failed) or 'none'}; {summary['seconds']}s")
     else:
         _print_harvest(summary.get("harvest") or {})
@@ -53,12 +54,25 @@ def refresh_cmd(ctx, sources, wait, quiet, as_json):
                    f"{idx.get('records', 0)} records in the index")
         click.echo(f"Coding: {code.get('coded', 0)} coded ({code.get('near_misses', 0)} near misses), "
                    f"{code.get('skipped_unindexed', 0)} waiting for the index")
+        retracted = summary.get("newly_retracted") or []
+        if retracted:
+            click.echo(f"Newly retracted: {len(retracted)} (leave them out of the synthesis; `synth show ID` for the notice)")
+            for r in retracted:
+                click.echo(f"  {r['id']}  {r.get('year') or '    '}  {r['title']}  [{_retraction_brief(r['retraction'])}]")
         if summary.get("resolved_failed_requests"):
             click.echo(f"Earlier failed requests now covered: {summary['resolved_failed_requests']}")
         click.echo(f"Refresh run {summary['run_id']}: {summary['status']} in {summary['seconds']}s"
                    + (f" (failed: {', '.join(failed)}; run `synth refresh` again to retry)" if failed else ""))
     if summary["status"] != "ok":
         sys.exit(EXIT_PARTIAL)
+
+
+def _retraction_brief(info: dict) -> str:
+    """'retracted 2024-03-05, notice PMID 39000171 (pubmed, crossref)'."""
+    bits = ["retracted" + (f" {info['date']}" if info.get("date") else "")]
+    if info.get("notice_pmid") or info.get("notice_doi"):
+        bits.append("notice " + (f"PMID {info['notice_pmid']}" if info.get("notice_pmid") else f"doi:{info['notice_doi']}"))
+    return ", ".join(bits) + f" ({', '.join(info.get('sources') or [])})"
 
 
 def _print_harvest(h: dict) -> None:
@@ -161,33 +175,51 @@ def _agreement(project) -> dict:
 @click.command("new")
 @click.option("--since", default=None, metavar="RUN|DATE",
               help="A run id (see `synth status`) or a date YYYY-MM-DD. Default: what the last refresh added.")
+@click.option("--retracted", "only_retracted", is_flag=True,
+              help="Only the studies newly known to be retracted (with --json: one a line, with the notice).")
 @click.option("--json", "as_json", is_flag=True, help="NDJSON: one record a line, with its mechanisms.")
 @pass_ctx
-def new_cmd(ctx, since, as_json):
-    """Records added since a run or date, grouped by mechanism."""
+def new_cmd(ctx, since, only_retracted, as_json):
+    """Records added since a run or date, grouped by mechanism, and the studies newly known
+    to be retracted (already stored or new)."""
     from synth import status as S
+    from synth.retractions import newly_retracted
 
     store = ctx.project.store()
     try:
-        cutoff, records = S.new_records(store, since)
+        cutoff, records = S.new_records(store, since) if not only_retracted else (None, [])
+        cutoff, retracted = newly_retracted(store, since)
     finally:
         store.close()
     if as_json:
-        for r in records:
+        for r in retracted if only_retracted else records:
             click.echo(json.dumps({k: v for k, v in r.items() if k != "mechanism_names"}, default=str))
+        return
+    from rich.markup import escape
+
+    con = _console()
+    if retracted:
+        n = len(retracted)
+        con.print(f"[bold red]{n} {'study' if n == 1 else 'studies'} newly known to be retracted since {escape(cutoff)}[/bold red]"
+                  " (leave them out of the synthesis; `synth show ID` for the notice)", highlight=False)
+        for r in retracted:
+            con.print(f"  {r['id']}  {r['year'] or '    '}  {r['title']}  [{_retraction_brief(r['retraction'])}]",
+                      markup=False, highlight=False)
+        con.print("")
+    elif only_retracted:
+        con.print(f"No study newly known to be retracted since {escape(cutoff)}", highlight=False)
+    if only_retracted:
         return
     names = {}
     for r in records:
         names.update(r["mechanism_names"])
-    from rich.markup import escape
-
     groups = S.group_by_mechanism(records)
-    con = _console()
     con.print(f"{len(records)} records added since {cutoff}", highlight=False)
     for mech, recs in groups.items():
         con.print(f"\n[bold]{escape(names.get(mech, mech))}[/bold] ({len(recs)})", highlight=False)
         for r in recs:
-            flag = " [excluded]" if r["excluded"] else ""
+            flag = ((" [RETRACTED]" if r.get("retracted") else "") + (" [retraction notice]" if r.get("retraction_notice") else "")
+                    + (" [excluded]" if r["excluded"] else ""))
             con.print(f"  {r['id']}  {r['year'] or '    '}  {r['title']}{flag}", markup=False, highlight=False)
 
 

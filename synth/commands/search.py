@@ -17,7 +17,7 @@ from synth.cli import pass_ctx
 _DESIGN_HELP = ("rct, quasi_experimental, cohort, cross_sectional, qualitative, mixed_methods, systematic_review, "
                 "scoping_review, realist_review, realist_evaluation, protocol, other")
 CSV_FIELDS = ["rank", "score", "id", "doi", "pmid", "year", "design", "title", "journal", "first_author",
-              "mechanisms", "snippet", "snippet_section", "sources"]
+              "mechanisms", "snippet", "snippet_section", "sources", "retracted", "retraction"]
 JSON_DROP = ("snippet_marked",)
 
 
@@ -158,6 +158,9 @@ def record_details(s, rec: dict) -> dict:
         mechanisms = record_mechanisms(store, rid)
     except ImportError:  # before the mechanisms package exists
         mechanisms = [{"id": m} for m in record_mechanism_ids(store, rid)]
+    from synth import retractions as R
+
+    retraction, notice = R.retraction_of(store, rid), R.notice_of(store, rid)
     provenance = store.provenance(rid)
     for p in provenance:
         row = store.conn.execute("SELECT data FROM provenance WHERE source=? AND source_id=?", (p["source"], p["source_id"])).fetchone()
@@ -169,6 +172,7 @@ def record_details(s, rec: dict) -> dict:
         "title": rec.get("title"), "authors": rec.get("authors"), "year": rec.get("year"), "journal": rec.get("journal"),
         "pub_types": rec.get("pub_types"), "keywords": rec.get("keywords"), "mesh": rec.get("mesh"), "url": rec.get("url"),
         "design": design, "relevance": rec.get("relevance"),
+        "retracted": retraction is not None, "retraction": retraction, "retraction_notice": notice,
         "screening": dict(screening) if screening else None,
         "mechanisms": mechanisms, "record_codes": codes.get(-1, []), "curation": curation,
         "provenance": provenance, "sentences": sentences, "abstract": rec.get("abstract"),
@@ -216,7 +220,28 @@ def _write_csv(results) -> None:
         row = dict(r)
         row["mechanisms"] = ";".join(r.get("mechanisms") or [])
         row["sources"] = ";".join(r.get("sources") or [])
+        row["retracted"] = "yes" if r.get("retracted") else ""
+        row["retraction"] = _retraction_text(r.get("retraction"))
         w.writerow(row)
+
+
+def _retraction_short(info: dict | None) -> str:
+    """'2025-03-05 · notice PMID 35990900' for the results table."""
+    if not info:
+        return ""
+    notice = (f"notice PMID {info['notice_pmid']}" if info.get("notice_pmid")
+              else f"notice doi:{info['notice_doi']}" if info.get("notice_doi") else "")
+    return " · ".join(x for x in (info.get("date") or "", notice) if x)
+
+
+def _retraction_text(info: dict | None) -> str:
+    """'2024-03-05; notice PMID 39000171' (empty when not retracted)."""
+    if not info:
+        return ""
+    bits = [info.get("date") or "", f"notice PMID {info['notice_pmid']}" if info.get("notice_pmid") else "",
+            f"notice doi:{info['notice_doi']}" if info.get("notice_doi") else "",
+            "per " + ", ".join(info.get("sources") or []) if info.get("sources") else ""]
+    return "; ".join(b for b in bits if b)
 
 
 def _console():
@@ -251,6 +276,12 @@ def _results_table(results, stems: set[str], similar: bool):
     t.add_column("Score", justify="right", no_wrap=True)
     for r in results:
         study = f"[bold]{highlight.mark_rich(r['title'], stems)}[/bold]"
+        if r.get("retracted"):
+            study = "[bold white on red] RETRACTED [/bold white on red] " + study
+            detail = _retraction_short(r.get("retraction"))
+            study += f"\n[red]{escape(detail)}[/red]" if detail else ""
+        elif r.get("retraction_notice"):
+            study = "[bold red]RETRACTION NOTICE[/bold red] " + study
         meta = " ".join(x for x in (escape(r.get("first_author") or ""), escape(r.get("journal") or "")) if x)
         study += f"\n[dim]{meta}[/dim]" if meta else ""
         study += f"\n[cyan]{escape(r['id'])}[/cyan] [dim]{escape(_citation(r))}[/dim]"
@@ -282,6 +313,31 @@ def _print_results(query, results, groups, similar: bool = False, stems: set[str
         con.print(_results_table(g["results"], stems, similar))
 
 
+def _retraction_line(info: dict) -> str:
+    """'RETRACTED 2024-03-05 · notice PMID 39000171, doi:10.5555/notice · per pubmed, crossref'."""
+    bits = ["RETRACTED" + (f" {info['date']}" if info.get("date") else "")]
+    ids = [f"PMID {info['notice_pmid']}" if info.get("notice_pmid") else "",
+           f"doi:{info['notice_doi']}" if info.get("notice_doi") else "",
+           f"synth {info['notice_record']}" if info.get("notice_record") else ""]
+    ids = [i for i in ids if i]
+    if ids:
+        bits.append("notice " + ", ".join(ids))
+    elif info.get("notice"):
+        bits.append(f"notice: {info['notice']}")
+    bits.append("per " + ", ".join(info.get("sources") or []))
+    return " · ".join(bits)
+
+
+def _notice_line(info: dict) -> str:
+    """'RETRACTION NOTICE of PMID 39000007 (synth s1234567890)'."""
+    targets = []
+    for t in info.get("targets") or []:
+        ids = ", ".join(x for x in (f"PMID {t['pmid']}" if t.get("pmid") else "",
+                                    f"doi:{t['doi']}" if t.get("doi") else "") if x)
+        targets.append(ids + (f" (synth {t['record_id']})" if t.get("record_id") else ""))
+    return "RETRACTION NOTICE" + (" of " + "; ".join(targets) if targets else " (not a study)")
+
+
 def _print_record(d: dict) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -290,6 +346,10 @@ def _print_record(d: dict) -> None:
 
     con = _console()
     con.rule(f"[bold]{escape(d['id'])}[/bold]")
+    if d.get("retraction"):
+        con.print(f"[bold white on red]{escape(_retraction_line(d['retraction']))}[/bold white on red]")
+    if d.get("retraction_notice"):
+        con.print(f"[bold red]{escape(_notice_line(d['retraction_notice']))}[/bold red]")
     con.print(f"[bold]{escape(d['title'] or '')}[/bold]")
     authors = d.get("authors") or []
     authors = [a if isinstance(a, str) else " ".join(filter(None, (a.get("family"), a.get("given")))) for a in authors]
@@ -305,6 +365,11 @@ def _print_record(d: dict) -> None:
     facts.add_row("Design", LABELS.get(d.get("design") or "", d.get("design") or "unknown"))
     if d.get("pub_types"):
         facts.add_row("Publication types", escape(", ".join(d["pub_types"])))
+    if d.get("retraction"):
+        facts.add_row("Retraction", escape("; ".join(
+            f"{g['source']}: {g['signal']}" + (f" ({g['detail']})" if g.get("detail") else "")
+            + (f", {g['date']}" if g.get("date") else "") + (f" [on notice {g['notice_record']}]" if g.get("notice_record") else "")
+            for g in d["retraction"]["signals"])))
     if d.get("relevance") is not None:
         facts.add_row("Relevance", f"{d['relevance']:.2f}")
     sc = d.get("screening")

@@ -56,6 +56,33 @@ def view(record: dict, source: str) -> dict:
     return out
 
 
+def retraction(rec: dict) -> dict | None:
+    """The study's retraction, when the corpus gives one (per source through `variants`):
+
+    {"status": "retracted", "date": "2024-03-05", "by": "publisher" | "retraction-watch",
+     "notice": {"pmid": ..., "doi": ..., "citation": "J Youth Stud. 2024 Mar 5;12(3):1."}}
+    {"status": "notice", "date": ..., "of": {"pmid": ..., "doi": ..., "citation": ...}}
+    Crossref only: "style": "self" deposits a retraction as `update-to` on the work's own DOI.
+    """
+    r = rec.get("retraction")
+    return r if isinstance(r, dict) and r.get("status") in ("retracted", "notice") else None
+
+
+RETRACTED_PT = "Retracted Publication"
+NOTICE_PT = "Retraction of Publication"
+
+
+def pub_types_of(rec: dict, default: list[str] | None = None) -> list[str]:
+    """Publication types as PubMed / Europe PMC send them: a retracted study gains
+    "Retracted Publication", a notice "Retraction of Publication"."""
+    types = list(rec.get("pub_types") or default or [])
+    r = retraction(rec)
+    extra = {"retracted": RETRACTED_PT, "notice": NOTICE_PT}[r["status"]] if r else None
+    if extra and extra not in types:
+        types.append(extra)
+    return types
+
+
 def served_by(record: dict, source: str) -> bool:
     return source in (record.get("sources") or ())
 

@@ -21,6 +21,7 @@ from synth.fakeapi.corpus import (
     parse_bound,
     pub_date,
     pub_date_iso,
+    retraction,
     stable_int,
 )
 from synth.fakeapi.reply import Reply, first, json_reply
@@ -204,6 +205,12 @@ def item(rec: dict, malformed: bool = False) -> dict:
         "short-container-title": [rec["journal"]] if rec.get("journal") else [],
         "published-print": {"date-parts": [parts]},
     }
+    r = retraction(rec)
+    if r and (r["status"] == "notice" or r.get("style") == "self"):
+        # the notice's deposit points at the retracted DOI (some publishers: at the work's own DOI)
+        target = doi if r["status"] == "retracted" else str((r.get("of") or {}).get("doi") or "").lower()
+        if target:
+            out["update-to"] = [_update(target, r.get("date"), "publisher")]
     if rec.get("abstract"):
         out["abstract"] = jats_abstract(rec["abstract"], str(rec.get("key")))
     out.update({"DOI": doi, "type": "journal-article", "created": _stamp(entry)})
@@ -240,4 +247,19 @@ def item(rec: dict, malformed: bool = False) -> dict:
     if rec.get("issue"):
         out["issue"] = rec["issue"]
     out.update({"URL": f"https://doi.org/{doi}", "published": {"date-parts": [parts]}})
+    if r and r["status"] == "retracted" and r.get("style") != "self" and (r.get("notice") or {}).get("doi"):
+        # Crossmark / Retraction Watch on the retracted work
+        by = r.get("by") or "publisher"
+        upd = _update(str(r["notice"]["doi"]).lower(), r.get("date"), by)
+        if by == "retraction-watch":
+            upd["record-id"] = 10000 + stable_int(doi, 5)
+        out["updated-by"] = [upd]
     return out
+
+
+def _update(doi: str, day: str | None, source: str) -> dict:
+    """One entry of `update-to` / `updated-by`, as the REST API writes it."""
+    parts = [int(x) for x in str(day or "").split("-") if x.isdigit()]
+    stamp = _stamp(day) if len(parts) == 3 else {"date-parts": [parts or [None]]}
+    return {"updated": stamp, "DOI": doi, "type": "retraction",
+            "source": source, "label": "Retraction"}

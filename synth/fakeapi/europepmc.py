@@ -20,6 +20,8 @@ from synth.fakeapi.corpus import (
     parse_bound,
     pub_date,
     pub_date_iso,
+    pub_types_of,
+    retraction,
     stable_int,
 )
 from synth.fakeapi.cursors import decode_offset, encode_offset
@@ -164,7 +166,7 @@ def lite(rec: dict, malformed: bool = False) -> dict:
     out["pubYear"] = str(pub_date(rec)[0])
     if rec.get("pages"):
         out["pageInfo"] = rec["pages"]
-    out["pubType"] = "; ".join(t.lower() for t in rec.get("pub_types") or ["Journal Article"])
+    out["pubType"] = "; ".join(t.lower() for t in pub_types_of(rec, ["Journal Article"]))
     out.update(_flags(rec))
     out["firstIndexDate"] = rec.get("entry_date")
     out["firstPublicationDate"] = pub_date_iso(rec)
@@ -211,7 +213,7 @@ def core(rec: dict, malformed: bool = False) -> dict:
     out["publicationStatus"] = "ppublish"
     out["language"] = rec.get("language") or "eng"
     out["pubModel"] = "Print-Electronic"
-    out["pubTypeList"] = {"pubType": list(rec.get("pub_types") or ["Journal Article"])}
+    out["pubTypeList"] = {"pubType": pub_types_of(rec, ["Journal Article"])}
     if rec.get("keywords"):
         out["keywordList"] = {"keyword": list(rec["keywords"])}
     if rec.get("mesh") and source == "MED":
@@ -234,6 +236,15 @@ def core(rec: dict, malformed: bool = False) -> dict:
                      "site": "Europe_PMC", "url": f"https://europepmc.org/articles/{rec['pmcid']}"})
     if urls:
         out["fullTextUrlList"] = {"fullTextUrl": urls}
+    r = retraction(rec)
+    other = (r.get("notice") if r["status"] == "retracted" else r.get("of")) if r else None
+    if other:  # as in the real sample: the id may be missing, the reference is the other record's citation
+        cc = {"source": "MED"}
+        if other.get("pmid"):
+            cc["id"] = str(other["pmid"])
+        cc.update({"reference": other.get("citation") or other.get("doi") or "",
+                   "type": "Retraction in" if r["status"] == "retracted" else "Retraction of", "orderIn": 1})
+        out["commentCorrectionList"] = {"commentCorrection": [cc]}
     out.update(_flags(rec))
     out.update({"authMan": "N", "epmcAuthMan": "N", "nihAuthMan": "N", "hasData": "N", "hasEvaluations": "N"})
     entry = rec.get("entry_date")

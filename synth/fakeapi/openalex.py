@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import re
 
-from synth.fakeapi.corpus import flat_abstract, in_window, openalex_id, parse_bound, pub_date, pub_date_iso, stable_int
+from synth.fakeapi.corpus import (
+    flat_abstract,
+    in_window,
+    openalex_id,
+    parse_bound,
+    pub_date,
+    pub_date_iso,
+    retraction,
+    stable_int,
+)
 from synth.fakeapi.cursors import decode_offset, encode_offset
 from synth.fakeapi.reply import Reply, first, json_reply
 
@@ -120,6 +129,9 @@ def _filters(spec: str) -> list:
         elif key == "type":
             types = set(value.lower().split("|"))
             preds.append(lambda r, types=types: work_type(r) in types)
+        elif key == "is_retracted":
+            want = value.lower() == "true"
+            preds.append(lambda r, want=want: is_retracted(r) == want)
     return preds
 
 
@@ -136,12 +148,20 @@ def _year_spec(value: str):
 
 
 def work_type(rec: dict) -> str:
+    r = retraction(rec)
+    if r and r["status"] == "notice":
+        return "retraction"
     types = {t.lower() for t in rec.get("pub_types") or []}
     if "preprint" in types:
         return "preprint"
     if types & {"review", "systematic review", "meta-analysis"}:
         return "review"
     return "article"
+
+
+def is_retracted(rec: dict) -> bool:
+    r = retraction(rec)
+    return bool(r and r["status"] == "retracted")
 
 
 def inverted_index(text: str) -> dict[str, list[int]] | None:
@@ -208,7 +228,7 @@ def work(rec: dict, malformed: bool = False) -> dict:
         "cited_by_count": 0,
         "biblio": {"volume": rec.get("volume") or None, "issue": rec.get("issue") or None,
                    "first_page": first_page or None, "last_page": last_page or None},
-        "is_retracted": False,
+        "is_retracted": is_retracted(rec),
         "is_paratext": False,
         "keywords": [{"id": f"https://openalex.org/keywords/{re.sub(r'[^a-z0-9]+', '-', k.lower()).strip('-')}",
                       "display_name": k, "score": 0.5} for k in rec.get("keywords") or []],

@@ -20,6 +20,8 @@ from synth.fakeapi.corpus import (
     parse_bound,
     pub_date,
     pub_date_iso,
+    pub_types_of,
+    retraction,
     stable_int,
     xml_text,
 )
@@ -53,6 +55,7 @@ PUB_TYPE_UI = {
     "Observational Study": "D064888", "Clinical Trial Protocol": "D000078325", "Clinical Trial": "D016430",
     "Multicenter Study": "D016448", "Research Support, Non-U.S. Gov't": "D013485", "Editorial": "D016421",
     "Letter": "D016422", "Comment": "D016420", "Preprint": "D000076942",
+    "Retracted Publication": "D016441", "Retraction of Publication": "D016440",
 }
 MESH_UI = {"Adolescent": "D000293", "Young Adult": "D055815", "Humans": "D006801", "Peer Group": "D010487",
            "Mental Health": "D008603", "Social Support": "D012944", "Female": "D005260", "Male": "D008297",
@@ -306,13 +309,22 @@ def article_xml(rec: dict, malformed: bool = False) -> str:
                 _sub(au, "CollectiveName", a.get("name") or a.get("given") or "")
     _sub(article, "Language", rec.get("language") or "eng")
     ptl = _sub(article, "PublicationTypeList")
-    for pt in rec.get("pub_types") or ["Journal Article"]:
+    for pt in pub_types_of(rec, ["Journal Article"]):
         _sub(ptl, "PublicationType", pt, UI=_ui(PUB_TYPE_UI, pt))
     info = _sub(mc, "MedlineJournalInfo")
     _sub(info, "Country", "England")
     _sub(info, "MedlineTA", rec.get("journal") or "")
     _sub(info, "NlmUniqueID", str(100000000 + stable_int(rec.get("journal") or "", 6)))
     _sub(mc, "CitationSubset", "IM")
+    r = retraction(rec)
+    other = (r.get("notice") if r["status"] == "retracted" else r.get("of")) if r else None
+    if other and (other.get("pmid") or other.get("citation")):
+        # RetractionIn on the retracted article (PMID: the notice), RetractionOf on the notice
+        cc = _sub(_sub(mc, "CommentsCorrectionsList"), "CommentsCorrections",
+                  RefType="RetractionIn" if r["status"] == "retracted" else "RetractionOf")
+        _sub(cc, "RefSource", other.get("citation") or "")
+        if other.get("pmid"):
+            _sub(cc, "PMID", str(other["pmid"]), Version="1")
     if rec.get("mesh"):
         mhl = _sub(mc, "MeshHeadingList")
         for heading in rec["mesh"]:

@@ -76,6 +76,7 @@ def _add(obj: dict, line: int, raw: str, col: Collector) -> None:
     for s in sources:  # restore each original observation (same provenance key)
         r = Record(**{k: getattr(rec, k) for k in _FIELDS})
         r.source, r.source_id = str(s["source"]), str(s["source_id"])
+        r.retractions = _retractions(obj, (r.source, r.source_id))
         if s.get("fetched_at"):
             r.fetched_at = str(s["fetched_at"])
         col.add(r, line, raw, None, str(s.get("database") or ""))
@@ -131,4 +132,34 @@ def _record(o: dict) -> Record:
         volume=s("volume"),
         issue=s("issue"),
         pages=s("pages", "page"),
+        retractions=_retractions(o),
     )
+
+
+def _retractions(o: dict, observation: tuple[str, str] | None = None) -> list[dict]:
+    """A synth export's `retraction` / `retraction_notice` (and CSL-JSON `status: retracted`) as signals.
+
+    With `observation` (source, source_id): only the signals that observation carried, so a round
+    trip restores each source's own signal."""
+    from synth import retractions as R
+
+    out = []
+    info = o.get("retraction") if isinstance(o.get("retraction"), dict) else None
+    if info:
+        sigs = [x for x in info.get("signals") or [] if isinstance(x, dict)]
+        if observation is not None:
+            sigs = [x for x in sigs if (str(x.get("source")), str(x.get("source_id"))) == observation
+                    and not x.get("notice_record")]
+        elif not sigs:
+            sigs = [info]
+        for x in sigs:
+            out.append(R.retracted(str(x.get("signal") or "synth export"), notice_doi=x.get("notice_doi"),
+                                   notice_pmid=x.get("notice_pmid"), ref=str(x.get("notice") or ""),
+                                   date=str(x.get("date") or ""), detail=str(x.get("detail") or "")))
+    elif str(o.get("status") or "").strip().lower() == "retracted":  # CSL-JSON
+        out.append(R.retracted("CSL status"))
+    note = o.get("retraction_notice") if isinstance(o.get("retraction_notice"), dict) else None
+    for t in (note or {}).get("targets") or []:
+        if isinstance(t, dict):
+            out.append(R.notice("synth export", target_doi=t.get("doi"), target_pmid=t.get("pmid")))
+    return out

@@ -18,6 +18,7 @@ from synth.importers.base import (
     structure_abstract,
 )
 from synth.records import Record
+from synth.retractions import from_medline
 
 _TAG = re.compile(r"^([A-Z][A-Z0-9]{0,3}) *- ?(.*)$")
 
@@ -119,6 +120,7 @@ def _record(t: dict[str, list[str]]) -> Record:
         issue=one_line(t.get("IP", [""])[:1]),
         pages=one_line(t.get("PG", [""])[:1]),
         url=f"https://pubmed.ncbi.nlm.nih.gov/{one_line(t['PMID'][:1])}/" if t.get("PMID") else "",
+        retractions=from_medline(t),  # RIN / ROF (PT "Retracted Publication" is read from pub_types)
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 
-from synth.mechanisms.curation import decisions
+from synth.mechanisms.curation import decisions, split_code
 
 DEFAULT_RELEVANCE_MIN = 0.5
 
@@ -56,11 +56,23 @@ def fragment_scores(store, mechanism: str, record_ids: list[str] | None = None) 
     return {(rid, idx): score for rid, idx, code, score in _auto(store, "mechanism", record_ids) if code == mechanism and idx >= 0}
 
 
+def sentence_scores(store, record_ids: list[str]) -> dict[tuple[str, int, str], float]:
+    """{(record_id, idx, mechanism): score} of automatically coded mechanism sentences."""
+    return {(rid, idx, code): score for rid, idx, code, score in _auto(store, "mechanism", record_ids) if idx >= 0}
+
+
 def uncertain_codes(store, mechanism: str) -> dict[tuple[str, int], float]:
     """{(record_id, idx): score} of sentences scored just under the threshold for MECHANISM, not yet curated."""
     decided = {(rid, idx) for rid, idx, code, _ in decisions(store) if code == mechanism}
     return {(rid, idx): score for rid, idx, code, score in _auto(store, "uncertain", None)
             if code == mechanism and (rid, idx) not in decided}
+
+
+def _decisions_of(store, kind: str, record_ids: list[str] | None):
+    for rid, idx, stored, decision in decisions(store, record_ids):
+        k, code = split_code(stored)
+        if k == kind:
+            yield rid, idx, code, decision
 
 
 def effective_mechanisms(store, record_ids: list[str] | None = None) -> dict[str, dict[str, dict]]:
@@ -72,7 +84,7 @@ def effective_mechanisms(store, record_ids: list[str] | None = None) -> dict[str
             m["score"] = score
         else:
             m["evidence"].append(idx)
-    for rid, idx, code, decision in decisions(store, record_ids):
+    for rid, idx, code, decision in _decisions_of(store, "mechanism", record_ids):
         mechs = out[rid]
         if idx == -1:
             if decision == "reject":
@@ -80,7 +92,7 @@ def effective_mechanisms(store, record_ids: list[str] | None = None) -> dict[str
             elif not mechs.get(code, {}).get("rejected"):
                 m = mechs.setdefault(code, {"score": 0.0, "curated": True, "evidence": [], "record_accept": False})
                 m.update(curated=True, record_accept=True, score=max(m["score"], 1.0))
-    for rid, idx, code, decision in decisions(store, record_ids):
+    for rid, idx, code, decision in _decisions_of(store, "mechanism", record_ids):
         if idx == -1:
             continue
         mechs = out[rid]
@@ -160,6 +172,37 @@ def record_kind_codes(store, kind: str, record_ids: list[str] | None = None) -> 
         if idx >= 0:
             ev.append(idx)
     return out
+
+
+def effective_kind_codes(store, kind: str, record_ids: list[str] | None = None) -> dict[str, dict[str, dict]]:
+    """{record_id: {code: {"evidence": [idx], "curated": bool}}} for outcomes or contexts, curation applied
+    by the same rules as mechanisms (a record-level reject removes the code; a sentence-level
+    accept adds that sentence; a sentence-level reject removes it)."""
+    out: dict[str, dict[str, dict]] = defaultdict(dict)
+    for rid, idx, code, _ in _auto(store, kind, record_ids):
+        e = out[rid].setdefault(code, {"evidence": [], "curated": False})
+        if idx >= 0:
+            e["evidence"].append(idx)
+    rejected = set()
+    for rid, idx, code, decision in _decisions_of(store, kind, record_ids):
+        if idx == -1 and decision == "reject":
+            rejected.add((rid, code))
+            continue
+        e = out[rid].setdefault(code, {"evidence": [], "curated": True})
+        e["curated"] = True
+        if decision == "accept" and idx >= 0 and idx not in e["evidence"]:
+            e["evidence"].append(idx)
+        elif decision == "reject" and idx in e["evidence"]:
+            e["evidence"].remove(idx)
+            if not e["evidence"]:
+                e["drop"] = True
+    clean: dict[str, dict[str, dict]] = {}
+    for rid, codes in out.items():
+        kept = {c: {"evidence": sorted(e["evidence"]), "curated": e["curated"]} for c, e in codes.items()
+                if (rid, c) not in rejected and not e.get("drop")}
+        if kept:
+            clean[rid] = kept
+    return clean
 
 
 def mechanism_records(store, mechanism: str) -> list[tuple[str, float]]:

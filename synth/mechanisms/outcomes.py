@@ -87,3 +87,8 @@ def mentions(lex: Lexicon, text: str) -> dict[str, str]:
         else:
             out[oid] = "worse" if "worse" in dirs else "no_change"
     return out
+
+
+def direction_of(text: str, outcome_phrase: str) -> str:
+    """The direction of one named outcome in a sentence (for an outcome a person coded by hand)."""
+    return _clause_direction(text, outcome_phrase)
