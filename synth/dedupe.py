@@ -1,19 +1,23 @@
 """Cross-source duplicate detection beyond shared identifiers (docs/dedupe.md).
 
 Two records with no identifier in common are compared field by field, the way a person
-would: title, authors, year, journal, volume, issue, first page and identifiers. Each field
-adds or takes away evidence (a weight, in the manner of Fellegi-Sunter linkage; the weights
-were set by hand on the tune split of the labelled benchmark in bench/data/duplicates, where
-they beat a splink model trained on the same split). The sum decides:
+would: title, authors, year, journal, volume, issue, first page and identifiers, over every
+provenance row of a stored record. Each field adds or takes away evidence (a weight, in the
+manner of Fellegi-Sunter linkage; set by hand on the tune split of the labelled benchmark in
+bench/data/duplicates, where they beat a splink model trained on the same split). The sum
+decides:
 
-* **same**: merged automatically;
+* **same** (>= SAME_AT): merged automatically;
 * **uncertain**: not merged, listed by `synth duplicates` for a person to decide;
-* **distinct**: kept apart.
+* **distinct** (< UNCERTAIN_AT): kept apart.
 
 Some differences decide on their own, whatever the title says: an erratum, a retraction
-notice, a comment or reply, a protocol and a conference abstract are never the same study
-as an article that is not one (a protocol and its results paper have near-identical titles);
-two records whose DOIs or PMIDs differ are different publications.
+notice, a comment, a reply, a protocol and a conference abstract are never the same
+publication as an article that is not one (a protocol and its results paper have
+near-identical titles), and two records whose DOIs, PMIDs or PMCIDs differ are different
+publications, except that a preprint's DOI does not clash with its article's. Numbers that
+differ between two titles ("part 1" / "part 2", "6-month" / "12-month") weigh heavily against.
+A title alone never merges.
 
 Candidates come from blocks: a fuzzy title match (rapidfuzz) or the same first author, in
 the same year or the next or previous one.
@@ -72,7 +76,9 @@ def family_name(written: str) -> str:
     else:
         tokens = name.replace(".", " ").split()
         if len(tokens) > 1 and len(tokens[-1]) <= 3 and tokens[-1].isupper():
-            family = " ".join(tokens[:-1])  # "Smith JA", "Liu R."
+            while len(tokens) > 1 and len(tokens[-1]) <= 3 and tokens[-1].isupper():
+                tokens.pop()  # "Smith JA", "Liu R.", "Tan J.H." (Embase)
+            family = " ".join(tokens)
         elif len(tokens) > 1 and all(len(t) <= 2 and t[:1].isupper() for t in tokens[:-1]):
             family = tokens[-1]  # "J. A. Smith", "JA Smith"
         elif len(tokens) > 1 and tokens[0].isupper() and len(tokens[0]) > 3:
@@ -96,31 +102,68 @@ def distinct(a: dict, b: dict) -> bool:
 
 # --------------------------------------------------------------------------- kinds of item
 _ERRATUM = re.compile(r"^(erratum|errata|corrigendum|corrigenda|correction|corrections|publisher correction|"
-                      r"author correction|correction notice|notice of correction)\b")
+                      r"author correction|correction notice|notice of correction|department of error|"
+                      r"error in|errors in)\b")
 _RETRACTION = re.compile(r"^(retraction|notice of retraction|retraction notice|withdrawal|expression of concern)\b")
-_COMMENT = re.compile(r"^(comment|comments|commentary|re|reply|response|in reply|author reply|authors reply|"
-                      r"author response|letter to the editor|invited commentary on|a response to|a reply to)\b")
+_REPLY = re.compile(r"^(reply|replies|response|responses|in reply|author reply|authors reply|author response|"
+                    r"authors response|a response to|a reply to|rejoinder)\b")
+_COMMENT = re.compile(r"^(comment|comments|commentary|letter to the editor|letter regarding|invited commentary on|"
+                      r"letter)\b")
+_RE = re.compile(r"^\W*re\s*:", re.I)  # "Re: <title>" (not "Re-engaging ...")
 _PROTOCOL = re.compile(r"\bprotocols?\b")
 _ABSTRACT_TYPES = ("conference abstract", "meeting abstract", "conference paper", "conference proceeding",
-                   "congress", "poster", "proceedings")
+                   "congress", "poster", "proceedings paper", "conference review")
+_COMMENT_TYPES = re.compile(r"\b(comment|letter|reply|correspondence)\b")
+_PREPRINT_TYPES = re.compile(r"\b(preprint|posted content)\b")
 _STRIP_PREFIX = re.compile(r"^(retracted article|retracted|withdrawn)\b\s*")
+# DOI prefixes of preprint servers: medRxiv/bioRxiv, Research Square, PsyArXiv/OSF, SocArXiv, SSRN,
+# Preprints.org, arXiv, JMIR Preprints, Authorea, EdArXiv, Qeios.
+_PREPRINT_DOI = re.compile(r"^10\.(1101/\d{4}\.\d\d\.\d\d|21203/rs|31234/|31219/|31235/|2139/ssrn|20944/preprints|"
+                           r"48550/|2196/preprints|22541/|35542/|32388/|36227/|26434/)")
+_PREPRINT_VENUE = re.compile(r"rxiv|research square|preprint|ssrn|open science framework|\bosf\b|authorea|qeios", re.I)
+
+
+def _types(pub_types) -> str:
+    return " ".join(str(t).lower().replace("-", " ").replace("_", " ") for t in pub_types or ())
 
 
 def kind_of(title: str, pub_types=()) -> str:
-    """What sort of item a record is: article, erratum, retraction, comment, protocol, abstract."""
+    """What sort of item a record is: article, erratum, retraction, comment, reply, protocol, abstract.
+
+    A preprint is an article here: it is the same publication as its published version."""
     key = _STRIP_PREFIX.sub("", title_key(title))
-    types = " ".join(str(t).lower() for t in pub_types or ())
-    if _ERRATUM.match(key) or re.search(r"\b(published erratum|erratum|corrigendum)\b", types):
+    types = _types(pub_types)
+    if _ERRATUM.match(key) or re.search(r"\b(published erratum|erratum|corrigendum|correction)\b", types):
         return "erratum"
     if _RETRACTION.match(key) or "retraction of publication" in types:
         return "retraction"
-    if _COMMENT.match(key) or re.search(r"\bcomment(ary)? on\b", key[:40]):
+    if _REPLY.match(key):
+        return "reply"
+    if (_COMMENT.match(key) or _RE.match(str(title or "")) or re.search(r"\bcomment(ary)? on\b", key[:40])
+            or _COMMENT_TYPES.search(types)):
         return "comment"
     if any(t in types for t in _ABSTRACT_TYPES):
         return "abstract"
-    if _PROTOCOL.search(key):
+    if _PROTOCOL.search(key) or re.search(r"\bprotocol\b", types):
         return "protocol"
     return "article"
+
+
+def is_preprint(obs: dict) -> bool:
+    """A preprint server's record (its type, its DOI or its venue says so)."""
+    if _PREPRINT_TYPES.search(_types(obs.get("pub_types"))):
+        return True
+    if obs.get("doi") and _PREPRINT_DOI.match(str(obs["doi"])):
+        return True
+    return bool(obs.get("journal") and _PREPRINT_VENUE.search(str(obs["journal"])))
+
+
+_ROMAN = {"i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"}
+
+
+def numbering(key: str) -> tuple:
+    """The numbers in a title key, in order: "part 2", "II: Practice", "12-month outcomes", "2020 reviewers"."""
+    return tuple(t for t in key.split() if t.isdigit() or t in _ROMAN)
 
 
 # --------------------------------------------------------------------------- journals
@@ -170,8 +213,13 @@ class View:
     volumes: set = field(default_factory=set)
     issues: set = field(default_factory=set)
     pages: set = field(default_factory=set)
-    ids: dict = field(default_factory=dict)  # kind -> set of values
+    ids: dict = field(default_factory=dict)  # kind -> set of values (a preprint's DOI is in preprint_dois)
     kinds: set = field(default_factory=set)
+    preprint_dois: set = field(default_factory=set)
+    published: bool = False  # some observation is not a preprint
+    preprint: bool = False  # some observation is a preprint
+    numbers: set = field(default_factory=set)  # numbering of each title (tuples)
+    preprint_years: set = field(default_factory=set)
 
     @property
     def families(self) -> set[str]:
@@ -195,24 +243,36 @@ def view_of(observations: list[dict]) -> View:
         key = _STRIP_PREFIX.sub("", title_key(title))
         if key and key not in v.titles:
             v.titles.append(key)
+            v.numbers.add(numbering(key))
         names = [f for f in (family_name(a) for a in (o.get("authors") or [])) if f]
         if names:
             v.authors.append(names)
-        if o.get("year"):
+        pre = is_preprint(o)
+        v.preprint |= pre
+        v.published |= not pre
+        if o.get("year") and not pre:  # a preprint's year and venue are not the article's
             try:
                 v.years.add(int(o["year"]))
             except (TypeError, ValueError):
                 pass
-        jt = journal_tokens(o.get("journal") or "")
+        jt = journal_tokens(o.get("journal") or "") if not pre else []
         if jt and jt not in v.journals:
             v.journals.append(jt)
         for attr, key in (("volumes", "volume"), ("issues", "issue"), ("pages", "pages")):
             n = _number(o.get(key))
-            if n:
+            if n and not pre:
                 getattr(v, attr).add(n)
         for k in _IDS:
             if o.get(k):
-                v.ids.setdefault(k, set()).add(str(o[k]))
+                if k == "doi" and pre:
+                    v.preprint_dois.add(str(o[k]))
+                else:
+                    v.ids.setdefault(k, set()).add(str(o[k]))
+        if pre and o.get("year"):
+            try:
+                v.preprint_years.add(int(o["year"]))
+            except (TypeError, ValueError):
+                pass
         v.kinds.add(kind_of(o.get("title") or "", o.get("pub_types") or ()))
     return v
 
@@ -227,12 +287,7 @@ def record_view(conn: sqlite3.Connection, record_id: str) -> View | None:
     derived["authors"] = json.loads(derived["authors"] or "[]")
     derived["pub_types"] = json.loads(derived["pub_types"] or "[]")
     obs = [json.loads(d) for (d,) in conn.execute("SELECT data FROM provenance WHERE record_id=?", (record_id,))]
-    view = view_of(obs or [derived])
-    if obs:  # the kinds come from the observations (one source's "Comment" pub type is not the record's)
-        for k in _IDS:
-            if derived.get(k):
-                view.ids.setdefault(k, set()).add(str(derived[k]))
-    return view
+    return view_of(obs or [derived])
 
 
 # --------------------------------------------------------------------------- the comparison
@@ -300,7 +355,12 @@ def compare(a: View, b: View) -> Verdict:
     score = 0.0
     # ---- identifiers
     shared_ids = [k for k in _IDS if a.ids.get(k) and b.ids.get(k) and a.ids[k] & b.ids[k]]
+    if a.preprint_dois & b.preprint_dois:
+        shared_ids.append("doi")
+    # a preprint's DOI is not the article's: only DOIs of the same sort clash
     clashing = [k for k in ("doi", "pmid", "pmcid") if a.ids.get(k) and b.ids.get(k) and not a.ids[k] & b.ids[k]]
+    if a.preprint_dois and b.preprint_dois and not a.preprint_dois & b.preprint_dois and "doi" not in clashing:
+        clashing.append("doi")
     if clashing and not shared_ids:
         return Verdict(DISTINCT, -20.0, [f"different {'/'.join(k.upper() for k in clashing)}"])
     if shared_ids:
@@ -332,6 +392,10 @@ def compare(a: View, b: View) -> Verdict:
         t = min(t, 2.0)  # "Editorial", "Message from the Chairman": the title says little
     score += t
     reasons.append(f"title {sim:.0f}" + (" (subtitle dropped)" if prefix and sim < 88 else "") + (" (generic)" if generic else ""))
+    na, nb = {n for n in a.numbers if n}, {n for n in b.numbers if n}
+    if na and nb and not na & nb:  # "part 1" / "part 2", "6-month" / "12-month", "2019 reviewers" / "2020 reviewers"
+        score -= 12
+        reasons.append("numbers in the titles differ")
     # ---- authors
     fa, fb = a.families, b.families
     if fa and fb:
@@ -344,14 +408,25 @@ def compare(a: View, b: View) -> Verdict:
         else:
             score += (3 if first else 0) + (3 if ratio >= 0.6 else 1)
             reasons.append(f"authors {len(shared)}/{min(len(fa), len(fb))}" + (", first author" if first else ""))
+            if first and ratio >= 0.6 and ((a.preprint and not a.published and b.published)
+                                           or (b.preprint and not b.published and a.published)):
+                score += 2  # stands in for the journal, volume and pages a preprint lacks
+                reasons.append("preprint and article")
     else:
         reasons.append("authors missing")
-    # ---- year
+    # ---- year (a preprint comes out up to two years before its article)
     if a.years and b.years:
         gap = min(abs(x - y) for x in a.years for y in b.years)
         score += 1 if gap == 0 else (-1 if gap == 1 else -10)
         if gap:
             reasons.append(f"years {gap} apart")
+    else:
+        ya, yb = a.years or a.preprint_years, b.years or b.preprint_years
+        if ya and yb:
+            gap = min(abs(x - y) for x in ya for y in yb)
+            score += 0 if gap <= 1 else (-2 if gap == 2 else -10)
+            if gap > 1:
+                reasons.append(f"years {gap} apart")
     # ---- journal
     agree = None
     for ja in a.journals:

@@ -60,7 +60,7 @@ def run_demo(ctx: click.Context, root: Path, query: str = DEMO_QUERY) -> dict:
     _say("Review tables and report")
     out = project.root / "out"
     out.mkdir(exist_ok=True)
-    paths = [write_table(project, out / "cmoc_table.xlsx", "xlsx"), write_table(project, out / "cmoc_table.csv", "csv"),
+    paths = [write_table(project, out / "review.xlsx", "xlsx"), write_table(project, out / "review.csv", "csv"),
              write_report(project, out / "report.html")]
     for p in paths:
         click.echo(f"Wrote {p}")

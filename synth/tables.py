@@ -122,7 +122,7 @@ def check_mechanism(project, mechanism: str | None):
 
 def build_tables(project, mechanism: str | None = None, store=None, evidence: bool = True) -> Tables:
     from synth.mechanisms import sheet
-    from synth.retractions import retracted_ids
+    from synth.retractions import notice_ids, retracted_ids
     from synth.screening import excluded_ids
 
     theory = check_mechanism(project, mechanism)
@@ -132,7 +132,7 @@ def build_tables(project, mechanism: str | None = None, store=None, evidence: bo
     store = store or project.store()
     try:
         excluded, retracted = excluded_ids(store), retracted_ids(store)
-        skip = excluded | retracted
+        skip = excluded | retracted | notice_ids(store)  # a retraction notice is not a study
         configs = cmoc.study_configurations(store, theory, mechanism, skip)
         recs = store.records_by_id(sorted({c["record_id"] for c in configs}))
         for c in configs:

@@ -183,25 +183,31 @@ def test_unindexed_records_wait_for_the_index(project, vectors):
     assert s["coded"] == 0 and s["skipped_unindexed"] == 1
 
 
-def test_cmoc_configurations_shape(coded):
+def test_cmoc_configurations_are_per_study_and_linked(coded):
     from synth.mechanisms.cmoc import configurations
 
     project, rows, ids, _ = coded
     confs = configurations(project)
     assert confs
-    keys = {"context", "mechanism", "mechanism_name", "outcome", "records", "fragments", "designs", "year_min", "year_max", "curated"}
+    keys = {"record_id", "mechanism", "outcome", "direction", "contexts", "quotes", "design", "class", "curated", "basis"}
     for c in confs:
         assert keys <= set(c)
-        assert c["records"] and c["mechanism"] in THEORY_IDS
-        assert all({"record_id", "idx", "text", "role"} <= set(f) for f in c["fragments"])
+        assert c["mechanism"] in THEORY_IDS and c["class"] in {"primary", "review"}
+        assert (c["outcome"] is None) == (c["direction"] is None)
+        assert c["quotes"] and all({"record_id", "idx", "text", "role"} <= set(q) for q in c["quotes"])
+        assert all(q["record_id"] == c["record_id"] for q in c["quotes"])  # one study's text, never another's
+        if c["outcome"]:  # a link rests on a finding or conclusion of the study
+            assert any(q["role"] in {"finding", "conclusion"} for q in c["quotes"])
+    # one configuration per (study, mechanism, outcome): no cross product of a record's codes
+    assert len({(c["record_id"], c["mechanism"], c["outcome"]) for c in confs}) == len(confs)
     only = configurations(project, mechanism=confs[0]["mechanism"])
     assert only and {c["mechanism"] for c in only} == {confs[0]["mechanism"]}
     # screening exclusions leave the configurations unless asked for
-    rid = confs[0]["records"][0]
+    rid = confs[0]["record_id"]
     with project.store() as store:
         store.conn.execute("INSERT INTO screening(record_id, decision, reason, at) VALUES (?, 'exclude', 'x', 'now')", (rid,))
-    assert all(rid not in c["records"] for c in configurations(project))
-    assert any(rid in c["records"] for c in configurations(project, include_excluded=True))
+    assert all(rid != c["record_id"] for c in configurations(project))
+    assert any(rid == c["record_id"] for c in configurations(project, include_excluded=True))
 
 
 # ---------------------------------------------------------------------- CLI

@@ -26,13 +26,25 @@ def test_cross_source_duplicate_by_doi_keeps_both_provenances(tmp_path):
     assert s.get(rid)["abstract"] == "Young people met peers."
 
 
-def test_fuzzy_title_match_merges_but_conflicting_doi_does_not(tmp_path):
+def test_fuzzy_match_merges_on_title_and_authors_but_conflicting_doi_does_not(tmp_path):
+    s = Store(tmp_path / "s.db")
+    authors = ["Okafor, Amara", "Lindqvist, Erik"]
+    _, rid = s.upsert(rec(pmid="1", doi="10.1000/a", authors=authors))
+    out, rid2 = s.upsert(rec(source="openalex", source_id="W9", openalex="W9", authors=["Amara Okafor", "Erik Lindqvist"],
+                             title="Peer mentoring for young people with depression - a randomised trial."))
+    assert (out, rid2) == (Outcome.MERGED, rid)
+    out, rid3 = s.upsert(rec(source="crossref", source_id="10.1000/protocol", doi="10.1000/protocol", authors=authors))
+    assert out == Outcome.NEW and rid3 != rid
+
+
+def test_a_title_alone_does_not_merge_it_is_listed_for_a_person(tmp_path):
+    from synth import duplicates
+
     s = Store(tmp_path / "s.db")
     _, rid = s.upsert(rec(pmid="1", doi="10.1000/a"))
     out, rid2 = s.upsert(rec(source="openalex", source_id="W9", openalex="W9", title="Peer mentoring for young people with depression - a randomised trial."))
-    assert (out, rid2) == (Outcome.MERGED, rid)
-    out, rid3 = s.upsert(rec(source="crossref", source_id="10.1000/protocol", doi="10.1000/protocol"))
-    assert out == Outcome.NEW and rid3 != rid
+    assert out == Outcome.NEW and rid2 != rid and s.count() == 2
+    assert [{p["a"]["id"], p["b"]["id"]} for p in duplicates.undecided(s)] == [{rid, rid2}]
 
 
 def test_record_bridging_two_records_merges_them(tmp_path):

@@ -164,3 +164,20 @@ def test_xlsx_needs_a_file(review):
     project, _ = review
     code, _, err = run(project, "table", "--format", "xlsx")
     assert code == 2 and "-o" in err
+
+
+def test_retracted_studies_leave_the_counts(review):
+    from review_corpus import CORPUS
+
+    from synth.retractions import from_pub_types
+
+    project, ids = review
+    rec = CORPUS["forum"][0]
+    with project.store() as store:  # the same study seen again, now flagged by its source
+        store.upsert(type(rec)(**{**rec.to_dict(), "pub_types": ["Journal Article", "Retracted Publication"],
+                                  "retractions": from_pub_types(["Retracted Publication"])}))
+    t = build_tables(project)
+    soc = next(r for r in t.rows if r["mechanism"] == "social_connection")
+    assert soc["studies"] == 1 and ids["forum"] not in soc["study_ids"]
+    assert t.left_out["retracted"] == 1
+    assert "1 retracted" in run(project, "table", "--format", "md")[1]

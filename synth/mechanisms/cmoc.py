@@ -181,13 +181,8 @@ def configurations(project, mechanism: str | None = None, include_excluded: bool
 
 
 def left_out(store) -> set[str]:
-    """Studies that never count: excluded at screening, or retracted."""
+    """Records that never count: excluded at screening, retracted, or retraction notices (not studies)."""
+    from synth.retractions import notice_ids, retracted_ids
     from synth.screening import excluded_ids
 
-    return excluded_ids(store) | retracted(store)
-
-
-def retracted(store) -> set[str]:
-    from synth.retractions import retracted_ids
-
-    return retracted_ids(store)
+    return excluded_ids(store) | retracted_ids(store) | notice_ids(store)

@@ -94,6 +94,7 @@ class Curated:
     text: str
     mechanism: str
     accept: bool
+    feats: np.ndarray | None = None  # the sentence's features where it stands in its abstract (position, section)
 
 
 def training_rows(theory: Theory, embed, records: list[LabelledRecord], curated: list[Curated] = (),
@@ -132,7 +133,7 @@ def training_rows(theory: Theory, embed, records: list[LabelledRecord], curated:
     for c in curated:
         if c.mechanism not in pos:
             continue
-        feats.append(sentence_features([c.section], [c.text])[0])
+        feats.append(c.feats if c.feats is not None else sentence_features([c.section], [c.text])[0])
         roles.append(-1)
         row = np.full(len(mids), -1, np.int8)
         row[pos[c.mechanism]] = int(c.accept)

@@ -150,14 +150,12 @@ def record_codes(store, record_id: str) -> dict:
     sents = _sentences(store, record_id)
     out = {"record_id": record_id, "mechanisms": record_mechanisms(store, record_id)}
     for kind in ("outcome", "context"):
-        agg: dict[str, dict] = {}
-        for rid, idx, code, score in _auto(store, kind, [record_id]):
-            a = agg.setdefault(code, {"id": code, "name": names[kind + "s"].get(code, code), "score": 0.0, "evidence": []})
-            if idx == -1:
-                a["score"] = score
-            elif idx in sents:
-                a["evidence"].append(sents[idx])
-        out[kind + "s"] = sorted(agg.values(), key=lambda d: (-d["score"], d["id"]))
+        scores = {code: score for rid, idx, code, score in _auto(store, kind, [record_id]) if idx == -1}
+        agg = []
+        for code, e in effective_kind_codes(store, kind, [record_id]).get(record_id, {}).items():
+            agg.append({"id": code, "name": names[kind + "s"].get(code, code), "score": scores.get(code, 1.0 if e["curated"] else 0.0),
+                        "curated": e["curated"], "evidence": [sents[i] for i in e["evidence"] if i in sents]})
+        out[kind + "s"] = sorted(agg, key=lambda d: (-d["score"], d["id"]))
     row = store.conn.execute("SELECT relevance FROM records WHERE id=?", (record_id,)).fetchone()
     out["relevance"] = row[0] if row else None
     out["near_miss"] = bool(row and row[0] is not None and row[0] < relevance_min(store))
@@ -217,8 +215,8 @@ def summary(store, excluded: set[str] | None = None) -> list[dict]:
     names = theory_names(store)
     excluded = excluded or set()
     eff = {rid: m for rid, m in effective_mechanisms(store).items() if rid not in excluded}
-    outs = record_kind_codes(store, "outcome")
-    ctxs = record_kind_codes(store, "context")
+    outs = effective_kind_codes(store, "outcome")
+    ctxs = effective_kind_codes(store, "context")
     decided = {(rid, idx, code) for rid, idx, code, _ in decisions(store)}
     unsure = Counter(code for rid, idx, code, _ in _auto(store, "uncertain", None)
                      if rid not in excluded and (rid, idx, code) not in decided)

@@ -9,7 +9,7 @@ sentences the coder scored just under its threshold, for a reviewer to accept or
 from __future__ import annotations
 
 from synth.errors import SynthError
-from synth.mechanisms.codes import effective_mechanisms, fragment_scores, record_kind_codes, uncertain_codes
+from synth.mechanisms.codes import effective_kind_codes, effective_mechanisms, fragment_scores, uncertain_codes
 from synth.mechanisms.emergent import cluster_members, list_clusters
 
 ROLE_ORDER = {"finding": 0, "conclusion": 1, "aim": 3, "methods": 4, "background": 5}
@@ -63,8 +63,8 @@ def fragments(store, theory, mechanism: str, outcome: str | None = None, context
         per = {rid: m[mechanism] for rid, m in effective_mechanisms(store).items() if mechanism in m}
         scores = fragment_scores(store, mechanism, list(per))
     rids = sorted(r for r in per if r not in excluded)
-    outs = record_kind_codes(store, "outcome", rids) if outcome else {}
-    ctxs = record_kind_codes(store, "context", rids) if context else {}
+    outs = effective_kind_codes(store, "outcome", rids) if outcome else {}
+    ctxs = effective_kind_codes(store, "context", rids) if context else {}
     out = []
     for rid in rids:
         if outcome and outcome not in outs.get(rid, {}):

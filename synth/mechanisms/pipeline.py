@@ -17,6 +17,7 @@ import numpy as np
 
 from synth.mechanisms.coder import CODER_VERSION, DEFAULT_PARAMS, Coder, Curated, Params, RecordIn, SentenceIn
 from synth.mechanisms.curation import decisions
+from synth.mechanisms.features import sentence_features
 from synth.mechanisms.theory import Theory, load_theory
 from synth.mechanisms.training import bundled_hash
 from synth.mechanisms.vectors import cached_embed, model_name
@@ -45,17 +46,20 @@ def _learnable(store, theory: Theory) -> list[tuple]:
 
 
 def curated_examples(store, vectors, learn: list[tuple]) -> list[Curated]:
-    """A reviewer's accepted and rejected fragments as training examples (with their stored vectors)."""
+    """A reviewer's accepted and rejected fragments as training examples (with their stored vectors and the
+    features the sentence has where it stands in its abstract, as the coder sees it when coding)."""
     rows = []
     for rid, idx, code, decision in learn:
-        s = next((x for x in store.sentences_of(rid) if x["idx"] == idx), None)
-        if s is not None:
-            rows.append((rid, idx, s, code, decision))
+        ss = store.sentences_of(rid)
+        k = next((n for n, x in enumerate(ss) if x["idx"] == idx), None)
+        if k is not None:
+            feats = sentence_features([x["section"] for x in ss], [x["text"] for x in ss])[k]
+            rows.append((rid, idx, ss[k], code, decision, feats))
     if not rows:
         return []
     mat = vectors.sentence_vectors([(r[0], r[1]) for r in rows], [r[2]["text"] for r in rows])
-    return [Curated(v, s["section"], s["text"], code, decision == "accept")
-            for (rid, idx, s, code, decision), v in zip(rows, mat) if not np.isnan(v).any()]
+    return [Curated(v, s["section"], s["text"], code, decision == "accept", feats)
+            for (rid, idx, s, code, decision, feats), v in zip(rows, mat) if not np.isnan(v).any()]
 
 
 def ensure_tables(store) -> None:
