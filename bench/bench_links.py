@@ -33,6 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bench_mechanisms import BATCH_A, BATCH_B, load, prf, record_in  # noqa: E402
 
 from synth.mechanisms.coder import DEFAULT_PARAMS, Coder, Curated  # noqa: E402
+from synth.mechanisms.features import sentence_features  # noqa: E402
 from synth.mechanisms.links import LinkSentence, record_links  # noqa: E402
 from synth.mechanisms.outcomes import mentions, outcome_lexicon  # noqa: E402
 from synth.mechanisms.theory import load_theory  # noqa: E402
@@ -97,7 +98,8 @@ def curation_learning(theory, dv, a, b, b_ins, per_mechanism=20) -> dict:
                 cand.append((abs(float(mp[s_i, j]) - t), i, s_i))
         for _, i, s_i in sorted(cand)[:per_mechanism]:
             s = b[i].sentences[s_i]
-            curated.append(Curated(b_ins[i].vectors.reshape(-1, coder.dim)[s_i], s.section, s.text, mid, mid in s.mechanisms))
+            feats = sentence_features([x.section for x in b[i].sentences], [x.text for x in b[i].sentences])[s_i]
+            curated.append(Curated(b_ins[i].vectors.reshape(-1, coder.dim)[s_i], s.section, s.text, mid, mid in s.mechanisms, feats))
 
     def f1(c, idx):
         pred = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from functools import lru_cache
 
 from synth.mechanisms.curation import decisions, split_code
 
@@ -17,8 +18,13 @@ DEFAULT_RELEVANCE_MIN = 0.5
 
 
 def theory_names(store) -> dict[str, dict[str, str]]:
-    """{kind: {id: name}} of the theory the corpus was last coded with (falls back to the default)."""
-    raw = store.get_meta("mechanisms.theory")
+    """{kind: {id: name}} of the theory the corpus was last coded with (falls back to the default).
+    Parsed once per stored theory, not once per record: exports and `synth new` ask for every record."""
+    return {k: dict(v) for k, v in _names_of(store.get_meta("mechanisms.theory") or "").items()}  # callers may edit theirs
+
+
+@lru_cache(maxsize=4)
+def _names_of(raw: str) -> dict[str, dict[str, str]]:
     if raw:
         t = json.loads(raw)
     else:
