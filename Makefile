@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synth-installed
 
-.PHONY: install demo test bench
+.PHONY: install demo test lint bench
 
 install: $(STAMP)
 
@@ -19,8 +19,13 @@ $(STAMP): pyproject.toml
 demo: install
 	HF_HUB_OFFLINE=1 $(VENV)/bin/synth demo demo-review
 
-test: install
+test: install lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+# ruff: pyflakes, pycodestyle and bugbear (settings in pyproject.toml); vulture: code nothing reaches.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/vulture synth spiders index --min-confidence 80 --ignore-names exc
 
 # The quick benchmarks (minutes). The large index figures (10k–100k records) are separate,
 # long runs: see the commands at the top of bench/bench_index.py and docs/index.md.

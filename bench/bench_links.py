@@ -53,7 +53,7 @@ def predicted_links(coder, recs, ins, lex) -> list[dict]:
                 mech_at[idx][code] = score
             elif kind == "outcome":
                 out_at[idx][code] = mentions(lex, r.sentences[idx].text).get(code) or "improved"
-        view = [LinkSentence(i, s.text, roles.get(i, ""), mech_at.get(i, {}), {}, out_at.get(i, {})) for i, s in enumerate(r.sentences)]
+        view = [LinkSentence(i, s.text, roles.get(i, ""), mech_at.get(i, {}), out_at.get(i, {})) for i, s in enumerate(r.sentences)]
         out.append({(k.mechanism, k.outcome): k.direction for k in record_links(view, protocol=coder.is_protocol(ri))})
     return out
 
@@ -62,7 +62,7 @@ def oracle_links(recs) -> list[dict]:
     out = []
     for r in recs:
         raw = r.raw["sentences"]
-        view = [LinkSentence(i, s["text"], s["role"], {m: 1.0 for m in s["mechanisms"]}, {},
+        view = [LinkSentence(i, s["text"], s["role"], {m: 1.0 for m in s["mechanisms"]},
                              {o["id"]: o["direction"] for o in s["outcomes"]}) for i, s in enumerate(raw)]
         out.append({(k.mechanism, k.outcome): k.direction for k in record_links(view, protocol=r.design == "protocol")})
     return out
@@ -103,7 +103,7 @@ def curation_learning(theory, dv, a, b, b_ins, per_mechanism=20) -> dict:
 
     def f1(c, idx):
         pred = []
-        for r, codes in zip([b[i] for i in idx], c.code_batch([b_ins[i] for i in idx])):
+        for codes in c.code_batch([b_ins[i] for i in idx]):
             pred.append({code for i2, kind, code, _ in codes.codes if kind == "mechanism" and i2 == -1})
         return prf([(p, set(b[i].mechanisms)) for p, i in zip(pred, idx)])
 
@@ -115,7 +115,7 @@ def curation_learning(theory, dv, a, b, b_ins, per_mechanism=20) -> dict:
 
 def rows_per_study(project_dir: Path) -> dict:
     """Before: the old cross product of each record's codes; after: the review table's rows."""
-    from synth.mechanisms.codes import effective_mechanisms, record_kind_codes
+    from synth.mechanisms.codes import effective_mechanisms, effective_kind_codes
     from synth.project import load_project
     from synth.screening import excluded_ids
     from synth.tables import build_tables
@@ -124,8 +124,8 @@ def rows_per_study(project_dir: Path) -> dict:
     with project.store() as store:
         skip = excluded_ids(store)
         eff = {rid: m for rid, m in effective_mechanisms(store).items() if rid not in skip}
-        outs = record_kind_codes(store, "outcome", sorted(eff))
-        ctxs = record_kind_codes(store, "context", sorted(eff))
+        outs = effective_kind_codes(store, "outcome", sorted(eff))
+        ctxs = effective_kind_codes(store, "context", sorted(eff))
         old = {(c, m, o) for rid in eff for m in eff[rid] for c in (ctxs.get(rid) or [None]) for o in (outs.get(rid) or [None])}
         per_record = [len(ctxs.get(rid) or [None]) * len(eff[rid]) * len(outs.get(rid) or [None]) for rid in eff]
     t = build_tables(project, evidence=False)

@@ -68,5 +68,6 @@ def run_demo(ctx: click.Context, root: Path, query: str = DEMO_QUERY) -> dict:
     if shutil.which("synth") is None:  # run as .venv/bin/synth (e.g. by `make demo`): say how to get `synth` on PATH
         activate = f". {Path(sys.executable).parent / 'activate'} && "
     click.echo(f"\nDone. Try: {activate}cd {root} && synth search \"peer navigator\"; "
-               "synth evidence hope_role_modelling; synth status")
+               "synth evidence hope_role_modelling; synth status. Curate in out/review.xlsx (sheet "
+               "'Evidence (curate here)'), then: synth code --from out/review.xlsx")
     return summary

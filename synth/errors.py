@@ -2,7 +2,6 @@
 
 import click
 
-EXIT_OK = 0
 EXIT_PARTIAL = 1  # some source failed; what succeeded is kept
 EXIT_USAGE = 2  # usage or input error
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another refresh holds the project lock

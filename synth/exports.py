@@ -22,9 +22,6 @@ from typing import Iterator, TextIO
 from synth.errors import SynthError
 
 FORMATS = ("ris", "bibtex", "csl-json", "jsonl")
-EXTENSIONS = {"ris": ".ris", "bibtex": ".bib", "csl-json": ".json", "jsonl": ".jsonl"}
-
-
 def one_line(text) -> str:
     return " ".join(str(text or "").split())
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from functools import lru_cache
 from pathlib import Path
 
 TITLE_WEIGHT = 2
@@ -50,6 +51,7 @@ def store_stamp(store) -> dict:
     return {"count": row[0], "updated_at": row[1], "max_rowid": row[2]}
 
 
+@lru_cache(maxsize=1)
 def _stemmer():
     import Stemmer
 
@@ -174,18 +176,35 @@ class LexicalIndex:
         words = [w for w in re.findall(r"(?u)\b\w\w+\b", text.lower()) if w not in self.stopwords]
         return _stemmer().stemWords(words)
 
-    def scores(self, query: str):
-        """BM25 score of every document for `query` (numpy float32 array aligned with self.ids).
+    def query_terms(self, query: str) -> dict[str, float]:
+        """{stem: weight} of a query: each stem weighs as often as it occurs (as in bm25s)."""
+        out: dict[str, float] = {}
+        for t in self.tokenize(query):
+            out[t] = out.get(t, 0.0) + 1.0
+        return out
+
+    def scores(self, query: str | dict[str, float]):
+        """BM25 score of every document for `query` (numpy float32 array aligned with self.ids):
+        query text, or weighted stems {stem: weight} (query_terms, plus any expansion terms).
 
         A term repeated in the query counts again, as in bm25s."""
         import numpy as np
 
+        terms = self.query_terms(query) if isinstance(query, str) else query
         out = np.zeros(len(self.ids), dtype=np.float32)
-        term_ids = [self.vocab[t] for t in self.tokenize(query) if t in self.vocab]
-        if not term_ids:
+        weighted = [(self.vocab[t], w) for t, w in terms.items() if t in self.vocab and w]
+        if not weighted:
             return out
         data, indices, indptr = self.matrix
-        for t in term_ids:  # a column holds each document at most once, so += is safe
+        for t, w in weighted:  # a column holds each document at most once, so += is safe
             a, b = int(indptr[t]), int(indptr[t + 1])
-            out[indices[a:b]] += data[a:b]
+            out[indices[a:b]] += data[a:b] if w == 1.0 else w * data[a:b]
         return out
+
+    def df(self, term: str) -> int:
+        """How many documents hold the stemmed TERM."""
+        t = self.vocab.get(term)
+        if t is None:
+            return 0
+        indptr = self.matrix[2]
+        return int(indptr[t + 1]) - int(indptr[t])

@@ -47,7 +47,7 @@ DEFAULT_BASE_URLS = {
     "crossref": "https://api.crossref.org/",
 }
 
-# Requests per second per host: the APIs' documented limits (see docs/sources.md).
+# Requests per second per host: the APIs' documented limits (docs/harvest.md).
 DEFAULT_RATES = {"pubmed": 3.0, "europepmc": 10.0, "openalex": 10.0, "crossref": 1.0}
 API_KEY_ENVS = {"pubmed": "NCBI_API_KEY", "europepmc": "", "openalex": "OPENALEX_API_KEY", "crossref": ""}
 

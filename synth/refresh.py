@@ -24,9 +24,6 @@ from datetime import date, timedelta
 from synth.lock import ProjectLock, pid_alive
 from synth.records import SOURCES
 
-PHASES = ("harvest", "index", "code")
-
-
 def plan_windows(project, store, sources=None, until: date | None = None) -> dict[str, tuple[date, date]]:
     """Each enabled source resumes from the end of its last completed window, minus the overlap."""
     from synth.harvest import last_window_end, parse_day

@@ -1,8 +1,9 @@
 """`synth report`: one self-contained HTML file to discuss the evidence with a team.
 
 Offline by construction: CSS, the small script and the evidence map (a mechanism ×
-outcome matrix: primary studies per linked claim, coloured by direction) are all in the page, and a Content-Security-Policy forbids any fetch. All record text goes
-through jinja2's autoescape, and the CSP only runs the page's own scripts (by hash),
+outcome matrix: primary studies per linked claim, coloured by direction) are all in the
+page, and a Content-Security-Policy forbids any fetch. All record text goes through
+jinja2's autoescape, and the CSP only runs the page's own scripts (by hash),
 so a title or abstract holding `<script>` shows as text and could not run anyway.
 """
 
@@ -18,7 +19,6 @@ from synth.records import utcnow
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#2f4b7c", "#a05195", "#d45087", "#665191", "#003f5c", "#7a5195"]
-NONE_COLOUR = "#b8b8b8"
 RELEVANCE_MIN = 0.5  # the coder's near-miss threshold when the store does not record it (meta mechanisms.relevance_min)
 
 
@@ -142,7 +142,8 @@ def changes(store, excluded: set[str], tops: dict[str, dict], limit: int = 200) 
 
 
 # ---------------------------------------------------------------------- the page
-_ERROR_JS = """window.synthErrors=[];window.addEventListener('error',function(e){window.synthErrors.push(String(e.message));document.documentElement.setAttribute('data-report-errors',window.synthErrors.join(' | '));});"""
+_ERROR_JS = ("window.synthErrors=[];window.addEventListener('error',function(e){window.synthErrors.push(String(e.message));"
+             "document.documentElement.setAttribute('data-report-errors',window.synthErrors.join(' | '));});")
 
 _READY_JS = """(function(){
 var cells=document.querySelectorAll('#evidence-matrix td.cell a');
@@ -186,6 +187,7 @@ def build_report(project) -> dict:
             "sections": sections,
             "secondary": tables.secondary,
             "ongoing": tables.ongoing,
+            "retracted": tables.retracted,
             "configurations": len(tables.rows),
             "changes": changes(store, excluded, tops),
             "theory_source": theory.source,

@@ -5,10 +5,14 @@ Three ranked candidate lists are computed per query:
   bm25       BM25 over title (weighted) + abstract + keywords + MeSH   (synth.lexical)
   records    cosine similarity of the query to the record vector (title + abstract)
   sentences  best cosine similarity of the query to any of the record's evidence sentences
-and fused by `fuse`: either score fusion, sum_i w_i * score_i / max(score_i) (each list scaled
-by its best hit, so unbounded BM25 and cosine share a 0..1 scale), or weighted reciprocal-rank
-fusion, sum_i w_i / (K + rank_i). The form, the weights and K were chosen on the judged query
-set with leave-one-query-out tuning (bench/bench_search_quality.py, docs/search.md).
+and fused by `fuse`. The shipped form standardises each list before adding them (z-score
+calibration: (score - mean) / std over the list's candidates, a record absent from a list gets that
+list's lowest value), so a list whose scores stand out for this query (BM25 when a rare query term
+matches a few records) counts for more than one whose scores are flat (cosines of records that are
+all about the same topic); then sum_i w_i * z_i. Also implemented: score fusion scaled by each
+list's best score (the form shipped before) and weighted reciprocal-rank fusion. The form and the
+weights were chosen on the tuning half of the judged realistic query set
+(bench/bench_search_quality.py, docs/search.md).
 
 Filters (year, source, design, mechanism, screening) are resolved in SQLite (and the codes
 API, for mechanisms with human curation applied) to the set of allowed record ids; BM25 is
@@ -23,15 +27,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from synth import expansion
 from synth.errors import SynthError
 from synth.screening import excluded_ids
 
 MAX_QUERY_CHARS = 2000
 SOURCES = ("pubmed", "europepmc", "openalex", "crossref", "import")
 
-# Tuned on bench/data/judged_queries.yaml (see docs/search.md).
-FUSION = "score"
-DEFAULT_WEIGHTS = {"bm25": 1.0, "records": 1.0, "sentences": 0.5}
+# Chosen on the tuning half of bench/data/search/ (see docs/search.md); `Ranking` below starts from these.
+FUSION = "z"
+DEFAULT_WEIGHTS = {"bm25": 1.0, "records": 0.25, "sentences": 0.0}
 RRF_K = 5
 CANDIDATES = 100  # per list
 SENTENCE_CANDIDATES = 400
@@ -61,6 +66,26 @@ class Candidates:
     records: list[tuple[str, float]] = field(default_factory=list)
     sentences: list[tuple[str, float]] = field(default_factory=list)
     best_sentence: dict[str, tuple[int, float]] = field(default_factory=dict)  # record id -> (idx, cosine)
+    terms: dict[str, float] = field(default_factory=dict)  # the weighted stems BM25 was asked for
+    ok: object = field(default=None, repr=False, compare=False)  # the filter the lists passed
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How `Searcher.rank` ranks: the fusion, its weights, and the query expansions (0 = off)."""
+    fusion: str = FUSION
+    weights: tuple[tuple[str, float], ...] = tuple(DEFAULT_WEIGHTS.items())
+    theory: float = expansion.THEORY_WEIGHT      # a named mechanism / outcome's phrases share this BM25 weight
+    feedback: float = expansion.FEEDBACK_WEIGHT  # pseudo-relevance feedback: the share of the BM25 query it takes
+    feedback_docs: int = expansion.FEEDBACK_DOCS
+    feedback_terms: int = expansion.FEEDBACK_TERMS
+
+    @property
+    def weight_map(self) -> dict[str, float]:
+        return dict(self.weights)
+
+
+SHIPPED = Ranking()
 
 
 def check_query(query: str) -> str:
@@ -76,23 +101,36 @@ def fuse(c: Candidates, weights: dict[str, float] | None = None, k: int | None =
          method: str | None = None) -> list[tuple[str, float]]:
     """Fuse the candidate lists into one ranking, best first.
 
-    method "rrf":   sum_i w_i / (k + rank_i)            (reciprocal-rank fusion)
+    method "z":     sum_i w_i * (score_i - mean_i) / std_i, mean and std over list i's candidates;
+                    a record absent from list i gets list i's lowest standardised score
     method "score": sum_i w_i * score_i / max(score_i)   (each list's scores divided by its best,
                     so BM25's unbounded scores and cosines share a 0..1 scale; absent = 0)
+    method "rrf":   sum_i w_i / (k + rank_i)            (reciprocal-rank fusion)
     """
-    w = weights or DEFAULT_WEIGHTS
+    w = DEFAULT_WEIGHTS if weights is None else weights
     method = method or FUSION
     k = RRF_K if k is None else k
-    scores: dict[str, float] = {}
+    parts: list[tuple[float, dict[str, float], float]] = []  # (weight, {id: value}, value when absent)
     for name in ("bm25", "records", "sentences"):
         wi = w.get(name, 0.0)
         ranked = getattr(c, name)
         if not wi or not ranked:
             continue
-        top = max(s for _, s in ranked)
-        for rank, (rid, s) in enumerate(ranked, start=1):
-            part = wi / (k + rank) if method == "rrf" else (wi * s / top if top > 0 else 0.0)
-            scores[rid] = scores.get(rid, 0.0) + part
+        vals = [s for _, s in ranked]
+        if method == "rrf":
+            parts.append((wi, {rid: 1.0 / (k + rank) for rank, (rid, _) in enumerate(ranked, start=1)}, 0.0))
+        elif method == "z":
+            mean = sum(vals) / len(vals)
+            std = (sum((v - mean) ** 2 for v in vals) / len(vals)) ** 0.5
+            # every candidate scored alike (or just one): the list says nothing about order, but its
+            # candidates stay candidates
+            z = {rid: ((s - mean) / std if std > 0 else 0.0) for rid, s in ranked}
+            parts.append((wi, z, min(z.values())))
+        else:
+            top = max(vals)
+            parts.append((wi, {rid: (s / top if top > 0 else 0.0) for rid, s in ranked}, 0.0))
+    ids = {rid for _, vals, _ in parts for rid in vals}
+    scores = {rid: sum(wi * vals.get(rid, floor) for wi, vals, floor in parts) for rid in ids}
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -266,37 +304,66 @@ class Searcher:
 
     # -- retrieval
     def candidates(self, query: str, filters: Filters | None = None, dense: bool = True, lexical: bool = True,
-                   n: int = CANDIDATES) -> Candidates:
-        import numpy as np
-
+                   n: int = CANDIDATES, terms: dict[str, float] | None = None) -> Candidates:
+        """Each method's candidates for QUERY (BM25 asked for TERMS when given: weighted stems)."""
         f = filters or Filters()
         allowed = allowed_ids(self.store, f)
         banned = set() if f.include_excluded else excluded_ids(self.store)
-        out = Candidates()
-        if allowed is not None and not allowed:
-            return out
 
         def ok(rid: str) -> bool:
             return rid not in banned and (allowed is None or rid in allowed)
 
+        out = Candidates(ok=ok)
+        if allowed is not None and not allowed:
+            return out
         if dense:
-            self.encoder  # starts loading the ONNX session on its own thread while BM25 and chromadb load
+            _ = self.encoder  # starts loading the ONNX session on its own thread while BM25 and chromadb load
         if lexical:
-            lex = self.lexical
-            scores = lex.scores(query)
-            if len(scores):
-                top = np.argsort(-scores, kind="stable")
-                for i in top:
-                    s = float(scores[i])
-                    if s <= 0 or len(out.bm25) >= n:
-                        break
-                    if ok(lex.ids[i]):
-                        out.bm25.append((lex.ids[i], s))
+            out.terms = dict(terms) if terms is not None else self.lexical.query_terms(query)
+            out.bm25 = self._bm25(out.terms, ok, n)
         if dense:
             q = self.embed(query)
             out.records = self._dense_records(q, allowed, banned, ok, n)
             out.sentences, out.best_sentence = self._dense_sentences(q, allowed, banned, ok, n)
         return out
+
+    def _bm25(self, terms: dict[str, float], ok, n: int) -> list[tuple[str, float]]:
+        import numpy as np
+
+        lex = self.lexical
+        scores = lex.scores(terms)
+        out: list[tuple[str, float]] = []
+        hits = np.flatnonzero(scores > 0)  # only matching records need sorting
+        for i in hits[np.argsort(-scores[hits], kind="stable")]:
+            if len(out) >= n:
+                break
+            if ok(lex.ids[i]):
+                out.append((lex.ids[i], float(scores[i])))
+        return out
+
+    def query_terms(self, query: str, ranking: Ranking = SHIPPED) -> dict[str, float]:
+        """The query's weighted stems for BM25, plus the phrases of a mechanism or outcome it names."""
+        terms = self.lexical.query_terms(query)
+        if ranking.theory:
+            terms.update(expansion.theory_terms(self.lexical, query, expansion.theory_codes(self.store, self.project),
+                                                ranking.theory))
+        return terms
+
+    def rank(self, query: str, filters: Filters | None = None, ranking: Ranking = SHIPPED,
+             n: int = CANDIDATES) -> tuple[list[tuple[str, float]], Candidates]:
+        """The fused ranking of every candidate, best first, and the candidate lists behind it."""
+        from synth.lexical import document_text
+
+        c = self.candidates(query, filters, n=n, terms=self.query_terms(query, ranking))
+        fused = fuse(c, ranking.weight_map, method=ranking.fusion)
+        if ranking.feedback and c.bm25 and fused:
+            top = [rid for rid, _ in fused[:ranking.feedback_docs]]
+            recs = self.store.records_by_id(top)
+            texts = [document_text(recs[rid]) for rid in top if rid in recs]
+            c.terms = expansion.feedback_terms(self.lexical, c.terms, texts, ranking.feedback_terms, ranking.feedback)
+            c.bm25 = self._bm25(c.terms, c.ok, n)
+            fused = fuse(c, ranking.weight_map, method=ranking.fusion)
+        return fused, c
 
     def _dense(self, kind: str, q, ok, want: int, allowed: set[str] | None, enough) -> list[tuple[str, float, dict]]:
         """Nearest vectors of KIND passing `ok`, best first: over-fetch the unfiltered HNSW result
@@ -377,9 +444,9 @@ class Searcher:
         f = filters or Filters()
         validate_filters(self.project, self.store, f)
         self.require_corpus()
-        c = self.candidates(query, f)
-        fused = fuse(c, weights)[:k]
-        return self.present(fused, query=query, c=c)
+        ranking = SHIPPED if weights is None else Ranking(weights=tuple(weights.items()))
+        fused, c = self.rank(query, f, ranking)
+        return self.present(fused[:k], query=query, c=c)
 
     def similar(self, ref: str, k: int = 10, filters: Filters | None = None) -> tuple[dict, list[dict]]:
         """Records nearest to a stored record's vector (the record itself left out)."""
@@ -428,6 +495,7 @@ class Searcher:
 
         retracted = R.retractions(self.store, ids)
         notices = R.notice_ids(self.store) & set(ids)
+        floor = relevance_floor(self.store)
         snippets = self.best_sentences(ids, query, c) if query else {}
         stems = self.query_stems(query) if query else set()
         out = []
@@ -442,7 +510,9 @@ class Searcher:
                  "first_author": first, "design": r["design"], "relevance": r["relevance"], "sources": sources.get(rid, []),
                  "mechanisms": sorted(m, key=lambda code: -m[code]["score"]),
                  "retracted": rid in retracted, "retraction": _retraction_brief(retracted.get(rid)),
-                 "retraction_notice": rid in notices}
+                 "retraction_notice": rid in notices,
+                 "near_miss": r["relevance"] is not None and floor is not None and r["relevance"] < floor,
+                 "protocol": r["design"] == "protocol"}
             if query:
                 sent = snippets.get(rid)
                 text = highlight.trim(sent["text"], stems) if sent else ""
@@ -460,7 +530,8 @@ class Searcher:
         """Evidence sentences per record as `synth index` stored them (split on the fly if not indexed yet)."""
         marks = ",".join("?" * len(ids))
         out: dict[str, list[dict]] = {}
-        for r in self.store.conn.execute(f"SELECT record_id, idx, section, text, role FROM sentences WHERE record_id IN ({marks}) ORDER BY record_id, idx", ids):
+        for r in self.store.conn.execute(
+                f"SELECT record_id, idx, section, text, role FROM sentences WHERE record_id IN ({marks}) ORDER BY record_id, idx", ids):
             out.setdefault(r["record_id"], []).append({"idx": r["idx"], "section": r["section"], "text": r["text"], "role": r["role"]})
         missing = [rid for rid in ids if rid not in out]
         if missing:
@@ -494,6 +565,15 @@ class Searcher:
             if best:
                 out[rid] = best
         return out
+
+
+def relevance_floor(store) -> float | None:
+    """The coder's relevance threshold: records below it are near misses (None before coding exists)."""
+    try:
+        from synth.mechanisms.codes import relevance_min
+    except ImportError:
+        return None
+    return relevance_min(store)
 
 
 def _retraction_brief(info: dict | None) -> dict | None:

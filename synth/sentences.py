@@ -91,7 +91,8 @@ def split_abstract(abstract: str) -> list[Sentence]:
     for line in (abstract or "").splitlines():
         if not line.strip():
             continue
-        for section, body in _sections(line, section):
+        # the last section of a line carries on to the next line (a label on its own line): rebinding is the point
+        for section, body in _sections(line, section):  # noqa: B020
             if not body.strip():
                 continue  # "Background: Methods: ..." has an empty Background
             for s in _segmenter().segment(body):

@@ -15,7 +15,6 @@ import html
 import io
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +93,7 @@ class Tables:
     mechanism: str | None = None
     names: dict = field(default_factory=dict)
     left_out: dict = field(default_factory=dict)  # {"excluded": n, "retracted": n}
+    retracted: list[dict] = field(default_factory=list)  # citations of retracted studies, with the retraction, left out
 
     def secondary_marked(self) -> list[dict]:
         """Review rows for flat files, their mechanism labelled so they are never read as primary counts."""
@@ -122,7 +122,7 @@ def check_mechanism(project, mechanism: str | None):
 
 def build_tables(project, mechanism: str | None = None, store=None, evidence: bool = True) -> Tables:
     from synth.mechanisms import sheet
-    from synth.retractions import notice_ids, retracted_ids
+    from synth.retractions import describe, notice_ids, retracted_ids, retractions
     from synth.screening import excluded_ids
 
     theory = check_mechanism(project, mechanism)
@@ -146,6 +146,9 @@ def build_tables(project, mechanism: str | None = None, store=None, evidence: bo
                 q["citation"] = cites.get(q["record_id"], q["record_id"])
             rows.append(row)
         ongoing = [citation(r) for r in cmoc.ongoing_studies(store, skip)]
+        info = retractions(store, sorted(retracted - excluded))
+        gone = [{**citation(r), "retraction": describe(info.get(r["id"]))}
+                for r in store.records_by_id(sorted(retracted - excluded)).values()]
         summary = mechanism_summary(store, theory, skip, mechanism)
         ev = sheet.evidence_rows(store, theory, skip, mechanism) if evidence else []
     finally:
@@ -153,7 +156,7 @@ def build_tables(project, mechanism: str | None = None, store=None, evidence: bo
             store.close()
     primary = [r for r in rows if not r["secondary"]]
     return Tables(primary, [r for r in rows if r["secondary"]], configs, ongoing, summary, ev, mechanism, names,
-                  {"excluded": len(excluded), "retracted": len(retracted)})
+                  {"excluded": len(excluded), "retracted": len(retracted)}, sorted(gone, key=lambda c: c["id"]))
 
 
 def _name(names: dict, code: str | None) -> str:
@@ -200,8 +203,10 @@ def top_text(items: list[dict]) -> str:
     return "; ".join(f"{i['name']} ({i['records']})" for i in items)
 
 
-def contexts_text(items: list[dict]) -> str:
-    return "; ".join(f"{c['name']} ({c['studies']})" for c in items)
+def contexts_text(items: list[dict], limit: int = 6) -> str:
+    """The commonest contexts first, with study counts; the rest counted (JSON has them all)."""
+    text = "; ".join(f"{c['name']} ({c['studies']})" for c in items[:limit])
+    return text + (f"; +{len(items) - limit} more" if len(items) > limit else "")
 
 
 def quote_text(q: dict) -> str:
@@ -224,7 +229,7 @@ def summary_flat(s: dict) -> list:
 def to_json(t: Tables) -> str:
     return json.dumps({"mechanism_filter": t.mechanism, "rows": t.rows, "secondary": t.secondary,
                        "configurations": t.configurations, "ongoing": t.ongoing, "mechanisms": t.summary,
-                       "left_out": t.left_out}, ensure_ascii=False, indent=2) + "\n"
+                       "left_out": t.left_out, "retracted": t.retracted}, ensure_ascii=False, indent=2) + "\n"
 
 
 def _csv_text(header: list[str], rows: list[list]) -> str:
@@ -284,6 +289,9 @@ def to_md(t: Tables, title: str = "CMOC review table") -> str:
         parts += ["## Reviews (secondary evidence)", "", _md_table(cols, [cmoc_flat(r)[:10] for r in t.secondary]), ""]
     if t.ongoing:
         parts += ["## Ongoing studies (protocols)", "", *[f"- {md_escape(c['text'])}" for c in t.ongoing], ""]
+    if t.retracted:
+        parts += ["## Retracted studies (left out of every count)", "",
+                  *[f"- {md_escape(c['text'])} — {md_escape(c['retraction'])}" for c in t.retracted], ""]
     parts += ["## Mechanism summary", "", _md_table(SUMMARY_COLUMNS, [summary_flat(s) for s in t.summary]), ""]
     return "\n".join(parts)
 
@@ -321,6 +329,9 @@ def to_xlsx(t: Tables, path: Path) -> None:
         ("Mechanism summary", SUMMARY_COLUMNS, [summary_flat(s) for s in t.summary], {"Top outcomes": 40, "Top contexts": 40}),
         ("Ongoing studies", ["Citation", "Record id"], [[c["text"], c["id"]] for c in t.ongoing], {"Citation": 100}),
     ]
+    if t.retracted:
+        sheets.append(("Retracted (left out)", ["Citation", "Retraction", "Record id"],
+                       [[c["text"], c["retraction"], c["id"]] for c in t.retracted], {"Citation": 90, "Retraction": 60}))
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDE7F0")
     decide = PatternFill("solid", fgColor="FFF4CC")

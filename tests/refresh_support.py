@@ -123,9 +123,10 @@ def fresh_studies(n: int, start: int, seed: int, day: date | None = None) -> lis
 def source_ids(api, source: str) -> dict[str, str]:
     """{study key: the id `source` files it under} for every study the fake serves from `source`."""
     out = {}
+    pick = {"pubmed": lambda v: str(v["pmid"]), "europepmc": lambda v: ":".join(ids_of(v)),
+            "openalex": openalex_id, "crossref": lambda v: str(v["doi"]).lower()}[source]
     for v in api.records(source):
-        out[v["key"]] = {"pubmed": lambda: str(v["pmid"]), "europepmc": lambda: ":".join(ids_of(v)),
-                         "openalex": lambda: openalex_id(v), "crossref": lambda: str(v["doi"]).lower()}[source]()
+        out[v["key"]] = pick(v)
     return out
 
 

@@ -1,7 +1,7 @@
 """A small coded review for the table, export, screening and report tests (imported by tests/test_*.py).
 
 Records go in through Store.upsert; sentences, codes, curation and relevance/design are written
-straight into the tables the mechanisms coder fills (CONTRACTS §5), so no model is needed.
+straight into the tables the mechanisms coder fills, so no model is needed.
 """
 
 from synth.records import Record

@@ -7,7 +7,7 @@ from synth.mechanisms.theory import load_theory
 
 def _view(*sentences):
     lex = outcome_lexicon(load_theory(None))
-    return [LinkSentence(i, text, role, {m: 0.9 for m in mechs}, {}, mentions(lex, text) if role in ("finding", "conclusion") else {})
+    return [LinkSentence(i, text, role, {m: 0.9 for m in mechs}, mentions(lex, text) if role in ("finding", "conclusion") else {})
             for i, (text, role, mechs) in enumerate(sentences)]
 
 

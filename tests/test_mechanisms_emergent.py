@@ -63,7 +63,7 @@ def test_clusters_labels_and_ids_stay_stable_when_records_are_added(project):
         rng2 = np.random.default_rng(1)
         more, table2 = corpus(rng2, 6, start=100)
         # new records come from the same topics (same topic centres)
-        for (rid, idx, text) in more:
+        for (rid, idx, _) in more:
             topic = next(t for t in TOPICS if rid.startswith(f"r{t}"))
             src = next(v for (r, i), v in table.items() if r.startswith(f"r{topic}"))
             v = src + 0.05 * rng2.normal(size=384)

@@ -74,7 +74,7 @@ def test_second_refresh_changes_nothing_and_starts_from_the_last_window(refreshe
     assert again["totals"] == ZERO
     assert again["index"]["metadata_updated"] == 0 and again["lexical"]["rebuilt"] is False
     overlap = 7
-    for s, (since, until) in again["windows"].items():
+    for since, until in again["windows"].values():
         assert until == date.today().isoformat()
         assert (date.fromisoformat(until) - date.fromisoformat(since)).days == overlap
     # --quiet: one line for the cron log, no progress or phase lines.

@@ -45,7 +45,7 @@ def assert_inert(page: str) -> None:
 
 
 def test_report_without_index(project):
-    ids = build(project)
+    build(project)
     code, out, err = run(project, "report", "-o", str(project.root / "r.html"))
     assert code == 0, err
     assert out.strip() == str(project.root / "r.html")

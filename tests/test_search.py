@@ -38,6 +38,9 @@ def indexed(tmp_path_factory):
     ])
     store.conn.execute("INSERT INTO curation(record_id, idx, code, decision, at) VALUES (?, -1, 'hope_role_modelling', 'reject', '2024-01-01')",
                        (ids["cohort"],))
+    # Relevance as the coder writes it: the survey is a near miss (below the 0.5 threshold).
+    store.conn.executemany("UPDATE records SET relevance=? WHERE id=?",
+                           [(0.12 if key == "survey" else 0.9, rid) for key, rid in ids.items()])
     store.close()
     return project, ids
 
@@ -111,6 +114,35 @@ def test_table_output_for_people(indexed):
     code, out, _ = run(project, "search", "peer navigator", "-k", "2")
     assert code == 0
     assert "Peer navigators for young people" in out and "RCT" in out
+
+
+def test_near_misses_and_protocols_are_marked_in_every_view(indexed):
+    project, ids = indexed
+    res = {r["id"]: r for r in search_json(project, "peer support for young people", "-k", "8")}
+    assert {ids["survey"], ids["protocol"], ids["navigator"]} <= set(res)
+    assert [rid for rid, r in res.items() if r["near_miss"]] == [ids["survey"]]
+    assert res[ids["survey"]]["relevance"] == 0.12
+    assert [rid for rid, r in res.items() if r["protocol"]] == [ids["protocol"]]
+    code, out, _ = run(project, "search", "peer support for young people", "-k", "8", "--csv")
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert rows[ids["survey"]]["near_miss"] == "yes" and rows[ids["navigator"]]["near_miss"] == ""
+    assert rows[ids["protocol"]]["protocol"] == "yes" and rows[ids["survey"]]["protocol"] == ""
+    code, out, _ = run(project, "search", "attitudes to peer support workers among university students", "-k", "1")
+    assert "NEAR MISS" in out and "relevance 0.12" in out and "PROTOCOL" not in out
+    code, out, _ = run(project, "search", "protocol for a randomised trial of peer support for care leavers", "-k", "1")
+    assert "PROTOCOL" in out and "no results yet" in out and "NEAR MISS" not in out
+
+
+def test_before_coding_nothing_is_a_near_miss(indexed):
+    project, ids = indexed
+    with project.store() as s:
+        s.conn.execute("UPDATE records SET relevance=NULL WHERE id=?", (ids["survey"],))
+    try:
+        res = search_json(project, "attitudes to peer support workers among university students", "-k", "1")
+        assert res[0]["id"] == ids["survey"] and res[0]["near_miss"] is False
+    finally:
+        with project.store() as s:
+            s.conn.execute("UPDATE records SET relevance=0.12 WHERE id=?", (ids["survey"],))
 
 
 # ------------------------------------------------------------------ filters

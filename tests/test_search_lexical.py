@@ -128,3 +128,67 @@ def test_concurrent_builds_and_reads_never_fail(lex_project):
         results = [j.result() for j in jobs]
     assert all(results[3:])
     assert LexicalIndex.load(project) is not None
+
+
+# ------------------------------------------------------------------ ranking parts (issue 16)
+def test_z_score_fusion_standardises_each_list():
+    from synth.search import Candidates, fuse
+
+    # BM25 stands out for "a"; the dense cosines are flat. A record absent from a list gets its lowest value.
+    c = Candidates(bm25=[("a", 9.0), ("b", 3.0), ("c", 3.0)], records=[("b", 0.61), ("c", 0.60), ("d", 0.59)])
+    ranked = fuse(c, {"bm25": 1.0, "records": 0.25}, method="z")
+    assert [rid for rid, _ in ranked][:2] == ["a", "b"] and {rid for rid, _ in ranked} == {"a", "b", "c", "d"}
+    # A list of one candidate (a narrow filter) still brings it.
+    assert [rid for rid, _ in fuse(Candidates(records=[("x", 0.4)]), {"bm25": 1.0, "records": 0.25}, method="z")] == ["x"]
+    # The form shipped before (each list divided by its best) is still there.
+    assert fuse(c, {"bm25": 1.0}, method="score")[0] == ("a", 1.0)
+
+
+def test_weighted_query_terms_score_as_bm25s_does(lex_project):
+    project, _, _ = lex_project
+    idx = LexicalIndex.load(project)
+    q = "peer navigator navigator psychosis"
+    assert idx.query_terms(q) == {"peer": 1.0, "navig": 2.0, "psychosi": 1.0}
+    assert (idx.scores(q) == idx.scores(idx.query_terms(q))).all()
+    assert idx.df("navig") == 1 and idx.df("nonexistentterm") == 0
+
+
+def test_theory_expansion_needs_a_specific_phrase(lex_project):
+    from synth import expansion
+
+    project, _, _ = lex_project
+    idx = LexicalIndex.load(project)
+    codes = (("hope_role_modelling", ("Hope through role modelling", "role model", "hope"), ("role model", "living proof")),
+             ("peerness", ("peerness",), ("shared experience",)))
+    # "hope" is in few records: the code is named and its phrases join the query at a fraction of its weight.
+    extra = expansion.theory_terms(idx, "does peer support give young people hope", codes, weight=0.25, max_df=0.5)
+    assert set(extra) == {"role", "model", "live"}  # "proof" is in no record: nothing to match
+    assert extra and all(abs(w - 0.25 / len(extra) ** 0.5) < 1e-9 for w in extra.values())
+    # "peerness" stems to "peer", which most records hold: it names nothing.
+    assert expansion.theory_terms(idx, "peer support", codes, weight=0.25, max_df=0.5) == {}
+
+
+def test_feedback_terms_keep_the_query_and_add_distinctive_words(lex_project):
+    from synth import expansion
+
+    project, _, _ = lex_project
+    idx = LexicalIndex.load(project)
+    terms = idx.query_terms("peer navigator")
+    out = expansion.feedback_terms(idx, terms, ["Peer navigators accompanied young people to first appointments."], 3, 0.1)
+    assert out["peer"] == pytest.approx(0.9) and out["navig"] == pytest.approx(0.9)
+    new = {t: w for t, w in out.items() if t not in terms}
+    assert 0 < len(new) <= 3 and sum(new.values()) == pytest.approx(0.1 * 2)
+
+
+def test_theory_codes_come_from_the_coded_theory_else_the_yaml(project):
+    from synth import expansion
+
+    store = project.store()
+    try:
+        ids = [cid for cid, _, _ in expansion.theory_codes(store, project)]
+        assert "hope_role_modelling" in ids and "help_seeking" in ids  # the default theory: mechanisms and outcomes
+        store.set_meta("mechanisms.theory", json.dumps({"mechanisms": [{"id": "m1", "name": "Mutual aid", "phrases": ["mutual aid"]}],
+                                                        "outcomes": [], "contexts": []}))
+        assert expansion.theory_codes(store, project) == (("m1", ("Mutual aid", "mutual aid"), ("mutual aid",)),)
+    finally:
+        store.close()

@@ -180,4 +180,7 @@ def test_retracted_studies_leave_the_counts(review):
     soc = next(r for r in t.rows if r["mechanism"] == "social_connection")
     assert soc["studies"] == 1 and ids["forum"] not in soc["study_ids"]
     assert t.left_out["retracted"] == 1
-    assert "1 retracted" in run(project, "table", "--format", "md")[1]
+    # listed apart, with the retraction, so a reviewer sees why it is gone
+    assert [c["id"] for c in t.retracted] == [ids["forum"]] and t.retracted[0]["retraction"].startswith("RETRACTED")
+    md = run(project, "table", "--format", "md")[1]
+    assert "1 retracted" in md and "## Retracted studies (left out of every count)" in md

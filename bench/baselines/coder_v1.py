@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synth.mechanisms.lexicon import Lexicon, has_change, has_design, has_process, section_kind
+from synth.mechanisms.lexicon import _DESIGN, Lexicon, has_change, has_process
 from synth.mechanisms.theory import Theory
 
 CODER_VERSION = "1"
@@ -28,6 +28,29 @@ RELEVANCE_FEATURES = ("population", "intervention", "condition", "exclude", "adu
 _AGE_MEAN = re.compile(r"\b(?:mean|average|median)\s+age(?:\s+(?:of|was|=|:))?\s*(\d{1,2}(?:\.\d)?)", re.I)
 _AGE_RANGE = re.compile(r"\b(?:aged|ages|age)\s+(\d{1,2})\s*(?:-|–|to)\s*(\d{1,2})", re.I)
 _ADULTS = re.compile(r"(?<!young )(?<!emerging )(?<!young-)\b(?:adults|adult patients|middle-aged|older people|elderly)\b", re.I)
+
+
+# The old coder's helpers (synth itself no longer uses them).
+def has_design(text: str) -> bool:
+    return bool(_DESIGN.search(text))
+
+
+INTRO_SECTIONS = {"BACKGROUND", "INTRODUCTION", "OBJECTIVE", "OBJECTIVES", "AIM", "AIMS", "PURPOSE", "RATIONALE",
+                  "CONTEXT", "AIMS/OBJECTIVES", "BACKGROUND AND AIMS"}
+METHOD_SECTIONS = {"METHOD", "METHODS", "DESIGN", "SETTING", "SETTINGS", "PARTICIPANTS", "INTERVENTION",
+                   "INTERVENTIONS", "MEASURES", "MAIN OUTCOME MEASURES", "ANALYSIS", "TRIAL REGISTRATION",
+                   "REGISTRATION", "METHODS AND ANALYSIS", "DESIGN AND METHODS", "MATERIALS AND METHODS"}
+
+
+def section_kind(section: str) -> str:
+    s = (section or "").upper().strip()
+    if not s:
+        return ""
+    if s in INTRO_SECTIONS or s.startswith(("BACKGROUND", "INTRODUCTION", "OBJECTIVE", "AIM", "PURPOSE")):
+        return "intro"
+    if s in METHOD_SECTIONS or s.startswith(("METHOD", "DESIGN", "SETTING", "PARTICIPANT", "INTERVENTION", "MEASURE")):
+        return "methods"
+    return "findings"
 
 
 def adult_cues(text: str, max_age: int) -> int:

@@ -17,7 +17,8 @@ from synth.cli import pass_ctx
 _DESIGN_HELP = ("rct, quasi_experimental, cohort, cross_sectional, qualitative, mixed_methods, systematic_review, "
                 "scoping_review, realist_review, realist_evaluation, protocol, other")
 CSV_FIELDS = ["rank", "score", "id", "doi", "pmid", "year", "design", "title", "journal", "first_author",
-              "mechanisms", "snippet", "snippet_section", "sources", "retracted", "retraction"]
+              "mechanisms", "snippet", "snippet_section", "sources", "retracted", "retraction", "near_miss", "relevance",
+              "protocol"]
 JSON_DROP = ("snippet_marked",)
 
 
@@ -222,6 +223,8 @@ def _write_csv(results) -> None:
         row["sources"] = ";".join(r.get("sources") or [])
         row["retracted"] = "yes" if r.get("retracted") else ""
         row["retraction"] = _retraction_text(r.get("retraction"))
+        row["near_miss"] = "yes" if r.get("near_miss") else ""
+        row["protocol"] = "yes" if r.get("protocol") else ""
         w.writerow(row)
 
 
@@ -276,12 +279,21 @@ def _results_table(results, stems: set[str], similar: bool):
     t.add_column("Score", justify="right", no_wrap=True)
     for r in results:
         study = f"[bold]{highlight.mark_rich(r['title'], stems)}[/bold]"
+        badges, notes = [], []
         if r.get("retracted"):
-            study = "[bold white on red] RETRACTED [/bold white on red] " + study
+            badges.append("[bold white on red] RETRACTED [/bold white on red]")
             detail = _retraction_short(r.get("retraction"))
-            study += f"\n[red]{escape(detail)}[/red]" if detail else ""
+            notes += [f"[red]{escape(detail)}[/red]"] if detail else []
         elif r.get("retraction_notice"):
-            study = "[bold red]RETRACTION NOTICE[/bold red] " + study
+            badges.append("[bold red]RETRACTION NOTICE[/bold red]")
+        if r.get("near_miss"):
+            badges.append("[bold black on yellow] NEAR MISS [/bold black on yellow]")
+            rel = r.get("relevance")
+            notes.append(f"[yellow]relevance {rel:.2f}, below the coder's threshold: likely off the review question[/yellow]")
+        if r.get("protocol"):
+            badges.append("[bold white on blue] PROTOCOL [/bold white on blue]")
+            notes.append("[blue]a planned study: no results yet[/blue]")
+        study = " ".join([*badges, study]) + "".join(f"\n{n}" for n in notes)
         meta = " ".join(x for x in (escape(r.get("first_author") or ""), escape(r.get("journal") or "")) if x)
         study += f"\n[dim]{meta}[/dim]" if meta else ""
         study += f"\n[cyan]{escape(r['id'])}[/cyan] [dim]{escape(_citation(r))}[/dim]"

@@ -2,7 +2,7 @@
 
 Serves a corpus of studies in each API's real wire format, with real paging and
 injectable failures, on 127.0.0.1: for the spider tests, the refresh tests, `synth demo`
-and `synth fakeapi`. Interface: CONTRACTS §2.
+and `synth fakeapi`.
 
     from synth.fakeapi import FakeAPIServer, Faults, load_sample_corpus, generate_corpus
 """

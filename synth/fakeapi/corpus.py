@@ -1,7 +1,7 @@
 """Corpus side of the fake API server: loading the bundled sample, generating
 synthetic corpora for scale tests, and the per-source view of a study.
 
-A corpus is a list of dicts in the schema of CONTRACTS §1: one *study* per dict,
+A corpus is a list of dicts, one *study* per dict,
 with the `sources` that hold it and per-source `variants` applied over the base
 fields when that source renders it.
 """
@@ -312,7 +312,7 @@ def _pick(values: list, i: int, mult: int) -> str:
 
 
 def generate_corpus(n: int, seed: int = 0, start: int = 0) -> list[dict]:
-    """`n` synthetic, well-formed studies (CONTRACTS §1) for scale tests.
+    """`n` synthetic, well-formed studies for scale tests.
 
     Deterministic for (n, seed, start). Identifiers depend on `start + i`, so two calls
     with disjoint ranges never collide (add new studies to a corpus with start=len(old)).

@@ -1,5 +1,5 @@
 """A real HTTP server on 127.0.0.1 speaking PubMed E-utilities, Europe PMC, OpenAlex and
-Crossref over one corpus, with injectable faults. See CONTRACTS §2 for the interface.
+Crossref over one corpus, with injectable faults.
 
     with FakeAPIServer(corpus, faults=Faults(error_rate=0.3)) as api:
         api.base_url("pubmed")   # http://127.0.0.1:PORT/pubmed/

@@ -1,6 +1,6 @@
 """Evidence coded by mechanism against a programme theory (theory.yaml), with emergent mechanisms.
 
-Public API (see CONTRACTS §5): theory.load_theory, codes.record_mechanisms, cmoc.configurations,
+Public API: theory.load_theory, codes.record_mechanisms, cmoc.configurations,
 code_project (called by `synth refresh` after indexing).
 """
 

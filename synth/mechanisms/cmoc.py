@@ -77,7 +77,7 @@ def study_configurations(store, theory, mechanism: str | None = None, skip: set[
                 if i in by_idx:
                     text = by_idx[i]["text"]
                     out_at[i][oid] = mentions(lex, text).get(oid) or direction_of(text, out_name.get(oid, oid))
-        view = [LinkSentence(s["idx"], s["text"], s["role"] or "", mech_at.get(s["idx"], {}), {}, out_at.get(s["idx"], {}))
+        view = [LinkSentence(s["idx"], s["text"], s["role"] or "", mech_at.get(s["idx"], {}), out_at.get(s["idx"], {}))
                 for s in ss]
         contexts = _study_contexts(ctxs.get(rid, {}), roles)
         linked = defaultdict(list)

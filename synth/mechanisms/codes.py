@@ -38,11 +38,6 @@ def relevance_min(store) -> float:
     return float(store.get_meta("mechanisms.relevance_min") or DEFAULT_RELEVANCE_MIN)
 
 
-def is_near_miss(store, record: dict) -> bool:
-    rel = record.get("relevance")
-    return rel is not None and rel < relevance_min(store)
-
-
 def _chunks(ids, n=500):
     for i in range(0, len(ids), n):
         yield ids[i:i + n]
@@ -168,16 +163,6 @@ def record_codes(store, record_id: str) -> dict:
     return out
 
 
-def record_kind_codes(store, kind: str, record_ids: list[str] | None = None) -> dict[str, dict[str, list[int]]]:
-    """{record_id: {code: [evidence idx]}} for outcomes or contexts (record-level codes only are keys)."""
-    out: dict[str, dict[str, list[int]]] = defaultdict(dict)
-    for rid, idx, code, score in _auto(store, kind, record_ids):
-        ev = out[rid].setdefault(code, [])
-        if idx >= 0:
-            ev.append(idx)
-    return out
-
-
 def effective_kind_codes(store, kind: str, record_ids: list[str] | None = None) -> dict[str, dict[str, dict]]:
     """{record_id: {code: {"evidence": [idx], "curated": bool}}} for outcomes or contexts, curation applied
     by the same rules as mechanisms (a record-level reject removes the code; a sentence-level
@@ -207,13 +192,6 @@ def effective_kind_codes(store, kind: str, record_ids: list[str] | None = None) 
         if kept:
             clean[rid] = kept
     return clean
-
-
-def mechanism_records(store, mechanism: str) -> list[tuple[str, float]]:
-    """Records coded with MECHANISM (curation applied), best score first: for `synth search --by-mechanism`."""
-    eff = effective_mechanisms(store)
-    hits = [(rid, m[mechanism]["score"]) for rid, m in eff.items() if mechanism in m]
-    return sorted(hits, key=lambda x: (-x[1], x[0]))
 
 
 def summary(store, excluded: set[str] | None = None) -> list[dict]:

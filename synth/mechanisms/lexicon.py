@@ -116,25 +116,3 @@ def has_change(text: str) -> bool:
 
 def has_process(text: str) -> bool:
     return bool(_PROCESS.search(text))
-
-
-def has_design(text: str) -> bool:
-    return bool(_DESIGN.search(text))
-
-
-INTRO_SECTIONS = {"BACKGROUND", "INTRODUCTION", "OBJECTIVE", "OBJECTIVES", "AIM", "AIMS", "PURPOSE", "RATIONALE",
-                  "CONTEXT", "AIMS/OBJECTIVES", "BACKGROUND AND AIMS"}
-METHOD_SECTIONS = {"METHOD", "METHODS", "DESIGN", "SETTING", "SETTINGS", "PARTICIPANTS", "INTERVENTION",
-                   "INTERVENTIONS", "MEASURES", "MAIN OUTCOME MEASURES", "ANALYSIS", "TRIAL REGISTRATION",
-                   "REGISTRATION", "METHODS AND ANALYSIS", "DESIGN AND METHODS", "MATERIALS AND METHODS"}
-
-
-def section_kind(section: str) -> str:
-    s = (section or "").upper().strip()
-    if not s:
-        return ""
-    if s in INTRO_SECTIONS or s.startswith(("BACKGROUND", "INTRODUCTION", "OBJECTIVE", "AIM", "PURPOSE")):
-        return "intro"
-    if s in METHOD_SECTIONS or s.startswith(("METHOD", "DESIGN", "SETTING", "PARTICIPANT", "INTERVENTION", "MEASURE")):
-        return "methods"
-    return "findings"

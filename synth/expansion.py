@@ -1,0 +1,156 @@
+"""Query expansion for BM25 from what the project knows: the programme theory and the first results.
+
+theory_terms:   a query that names a mechanism or an outcome of the theory (its name or one of its
+                phrases, all its words in the query in order) gains the code's phrases as extra
+                BM25 terms, sharing weight THEORY_WEIGHT. A phrase counts as naming the code only if
+                it is specific in this corpus: its rarest word occurs in under THEORY_MAX_DF of the
+                records ("peerness" stems to "peer", which every record holds, so it names nothing).
+feedback_terms: pseudo-relevance feedback (RM3-like): the FEEDBACK_TERMS most distinctive stems of
+                the first FEEDBACK_DOCS fused results (tf / length x idf, summed) join the query,
+                taking FEEDBACK_WEIGHT of its weight.
+
+Both were kept because they helped on the tuning half of the judged realistic queries
+(bench/bench_search_quality.py, docs/search.md). Pure Python + the loaded BM25 index: no model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from functools import lru_cache
+
+THEORY_WEIGHT = 0.25
+THEORY_MAX_DF = 0.2
+FEEDBACK_DOCS = 10
+FEEDBACK_TERMS = 10
+FEEDBACK_WEIGHT = 0.1
+
+
+def theory_codes(store, project=None) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    """((code id, trigger phrases, phrases), ...) of the theory's mechanisms and outcomes: the theory
+    the corpus was coded with (store meta, written by `synth mechanisms` / `synth refresh`), else the
+    project's theory.yaml, else the packaged default."""
+    raw = store.get_meta("mechanisms.theory") or ""
+    if raw:
+        return _codes(raw)
+    from synth.mechanisms.theory import default_theory_text, theory_path
+
+    path = theory_path(project) if project is not None else None
+    if path is not None and path.exists():
+        return _yaml_codes((str(path), path.stat().st_mtime_ns))  # re-read when the file changes
+    return _yaml_codes(("", 0), default_theory_text())
+
+
+@lru_cache(maxsize=4)
+def _codes(raw: str):
+    return _from_dict(json.loads(raw))
+
+
+@lru_cache(maxsize=4)
+def _yaml_codes(file: tuple[str, int], text: str = ""):
+    """A theory.yaml's codes, read with libyaml's C loader when there is one (the pure-Python
+    loader takes ~0.1 s for the default theory, a fifth of a cold search). Unreadable: none."""
+    import yaml
+
+    from pathlib import Path
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(text or Path(file[0]).read_text(encoding="utf-8"), Loader=loader)
+    except (OSError, yaml.YAMLError):
+        return ()
+    return _from_dict(data if isinstance(data, dict) else {})
+
+
+def _from_dict(t: dict):
+    out = []
+    for kind in ("mechanisms", "outcomes"):
+        for c in t.get(kind) or []:
+            if isinstance(c, dict) and c.get("id"):
+                phrases = tuple(str(p) for p in c.get("phrases") or ())
+                out.append((str(c["id"]), (str(c.get("name") or ""), *phrases), phrases))
+    return tuple(out)
+
+
+def _contains(seq: list[str], sub: tuple[str, ...]) -> bool:
+    n = len(sub)
+    return any(tuple(seq[i:i + n]) == sub for i in range(len(seq) - n + 1))
+
+
+_STEMMED: dict[tuple, tuple] = {}
+
+
+def _stemmed(lex, codes):
+    """CODES with every trigger and phrase tokenised as LEX tokenises (cached: ~700 phrases)."""
+    key = (id(codes), lex.stopwords)
+    got = _STEMMED.get(key)
+    if got is None or got[0] is not codes:
+        stem = tuple((cid, tuple(t for t in (tuple(lex.tokenize(p)) for p in triggers) if t),
+                      tuple(sorted({s for p in phrases for s in lex.tokenize(p)})))
+                     for cid, triggers, phrases in codes)
+        got = (codes, stem)
+        if len(_STEMMED) > 8:
+            _STEMMED.clear()
+        _STEMMED[key] = got
+    return got[1]
+
+
+def named_codes(lex, query_stems: list[str], codes, max_df: float = THEORY_MAX_DF) -> list[tuple[str, tuple[str, ...]]]:
+    """(code id, phrase stems) of the codes the query names with a phrase specific enough in this corpus."""
+    n = max(1, len(lex.ids))
+    present = set(query_stems)
+    hit = []
+    for cid, triggers, stems in _stemmed(lex, codes):
+        for t in triggers:
+            if present.issuperset(t) and _contains(query_stems, t) and min(lex.df(s) for s in t) / n < max_df:
+                hit.append((cid, stems))
+                break
+    return hit
+
+
+def theory_terms(lex, query: str, codes, weight: float = THEORY_WEIGHT, max_df: float = THEORY_MAX_DF) -> dict[str, float]:
+    """Extra {stem: weight} for the codes QUERY names (empty when it names none)."""
+    if not weight or not codes:
+        return {}
+    qstems = lex.tokenize(query)
+    extra: set[str] = set()
+    for _, stems in named_codes(lex, qstems, codes, max_df):
+        extra.update(s for s in stems if s not in qstems and s in lex.vocab)
+    if not extra:
+        return {}
+    w = weight / math.sqrt(len(extra))
+    return {s: w for s in sorted(extra)}
+
+
+def feedback_terms(lex, terms: dict[str, float], texts: list[str], n_terms: int = FEEDBACK_TERMS,
+                   weight: float = FEEDBACK_WEIGHT) -> dict[str, float]:
+    """TERMS reweighted with the feedback documents' TEXTS: the query keeps 1 - WEIGHT of each weight,
+    and the N_TERMS most distinctive new stems share WEIGHT x (number of query stems)."""
+    if not weight or not texts:
+        return dict(terms)
+    import numpy as np
+
+    n = max(1, len(lex.ids))
+    tf: Counter = Counter()
+    for text in texts:
+        toks = lex.tokenize(text)
+        for t, f in Counter(toks).items():
+            tf[t] += f / len(toks)
+    vocab = lex.vocab
+    cand = [t for t in tf if t not in terms and t in vocab]
+    out = {t: (1.0 - weight) * v for t, v in terms.items()}
+    if not cand:
+        return out
+    indptr = lex.matrix[2]
+    ids = np.fromiter((vocab[t] for t in cand), dtype=np.int64, count=len(cand))
+    df = np.asarray(indptr[ids + 1], dtype=np.float64) - np.asarray(indptr[ids], dtype=np.float64)
+    score = np.array([tf[t] for t in cand]) * np.log(n / np.maximum(df, 1.0))
+    order = np.argsort(-score, kind="stable")[:n_terms]
+    total = float(score[order].sum())
+    if total <= 0:
+        return out
+    share = weight * sum(1 for v in terms.values() if v >= 1.0)
+    for i in order:
+        out[cand[i]] = out.get(cand[i], 0.0) + share * float(score[i]) / total
+    return out
