@@ -150,7 +150,7 @@ def build_tables(project, mechanism: str | None = None, store=None, evidence: bo
         gone = [{**citation(r), "retraction": describe(info.get(r["id"]))}
                 for r in store.records_by_id(sorted(retracted - excluded)).values()]
         summary = mechanism_summary(store, theory, skip, mechanism)
-        ev = sheet.evidence_rows(store, theory, skip, mechanism) if evidence else []
+        ev = sheet.evidence_rows(store, theory, skip, mechanism, configs) if evidence else []
     finally:
         if own:
             store.close()

@@ -36,7 +36,9 @@ class SheetError(SynthError):
         self.problems = list(problems)
 
 
-def evidence_rows(store, theory, skip: set[str] = frozenset(), mechanism: str | None = None) -> list[dict]:
+def evidence_rows(store, theory, skip: set[str] = frozenset(), mechanism: str | None = None,
+                  configs: list[dict] | None = None) -> list[dict]:
+    """The sheet's rows. CONFIGS: the study configurations when the caller has them (tables do), for `linked`."""
     from synth.mechanisms.cmoc import study_configurations
     from synth.tables import short_citation
 
@@ -56,7 +58,7 @@ def evidence_rows(store, theory, skip: set[str] = frozenset(), mechanism: str | 
     sents = store.sentences_of_many(rids)
     scores = _scores(store, rids)
     linked: dict[tuple[str, int, str], list[str]] = {}
-    for c in study_configurations(store, theory, mechanism, skip):
+    for c in configs if configs is not None else study_configurations(store, theory, mechanism, skip):
         if c["outcome"]:
             for q in c["quotes"]:
                 linked.setdefault((c["record_id"], q["idx"], c["mechanism"]), []).append(f"{c['outcome']} ({c['direction']})")
