@@ -140,3 +140,19 @@ def test_single_outcome_curation_and_conflicting_options(review):
     assert code == 2 and "one code at a time" in err
     code, _, err = run(project, "code", ids["navigator"], "--outcome", "magic", "--accept")
     assert code == 2 and "unknown outcome 'magic'" in err
+
+
+def test_a_sheet_saved_by_excel_with_semicolons_is_read(review):
+    project, ids = review
+    run(project, "table", "-o", str(project.root / "review.csv"))
+    sheet = project.root / "review-evidence.csv"
+    rows = _rows(sheet)
+    nav = next(r for r in rows if r["kind"] == "mechanism" and r["code"] == "navigation_advocacy")
+    nav["decision"] = "reject"
+    with open(sheet, "w", encoding="utf-8-sig", newline="") as f:  # what Excel writes in a German or French locale
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter=";")
+        w.writeheader()
+        w.writerows(rows)
+    code, out, err = run(project, "code", "--from", str(sheet))
+    assert code == 0, err
+    assert ("navigation_advocacy", "service_engagement", "improved") not in _keys(project)

@@ -125,7 +125,11 @@ def read_sheet(path: Path) -> list[tuple[int, dict]]:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
             raise SheetError(f"{path}: not UTF-8 text; save the sheet as CSV UTF-8 (or .xlsx)") from None
-        table = list(csv.reader(text.splitlines()))
+        lines = text.splitlines()
+        # Excel in many European locales saves "CSV" with semicolons (or tabs): take the header's delimiter
+        head = lines[0] if lines else ""
+        delimiter = max((",", ";", "\t"), key=head.count)
+        table = list(csv.reader(lines, delimiter=delimiter))
     if not table or [str(c or "").strip().lower() for c in table[0][:len(COLUMNS)]] != COLUMNS:
         hint = ""
         sibling = path.with_name(f"{path.stem}-evidence.csv")
