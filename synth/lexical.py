@@ -133,8 +133,10 @@ class LexicalIndex:
         self.meta = json.loads((self.folder / "meta.json").read_text())
         self.ids: list[str] = json.loads((self.folder / "ids.json").read_text())
         self.stopwords = frozenset(self.meta.get("stopword_list") or ())
-        self._matrix = None
-        self._vocab = None
+        # Open everything now, not at the first query: a rebuild may prune this version a moment later,
+        # and an open memory map (and a parsed vocabulary) outlive the files' removal.
+        self._vocab = json.loads((self.folder / "vocab.index.json").read_text()) if self.ids else {}
+        self._matrix = self._open_matrix() if self.ids else None
 
     @classmethod
     def load(cls, project) -> "LexicalIndex | None":
@@ -162,13 +164,16 @@ class LexicalIndex:
             self._vocab = json.loads((self.folder / "vocab.index.json").read_text()) if self.ids else {}
         return self._vocab
 
+    def _open_matrix(self):
+        import numpy as np
+
+        return tuple(np.load(self.folder / f"{name}.csc.index.npy", mmap_mode="r") for name in ("data", "indices", "indptr"))
+
     @property
     def matrix(self):
         """(data, indices, indptr) of the documents x terms BM25 matrix, memory-mapped."""
         if self._matrix is None:
-            import numpy as np
-
-            self._matrix = tuple(np.load(self.folder / f"{name}.csc.index.npy", mmap_mode="r") for name in ("data", "indices", "indptr"))
+            self._matrix = self._open_matrix()
         return self._matrix
 
     def tokenize(self, text: str) -> list[str]:
