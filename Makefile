@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synth-installed
 
-.PHONY: install demo test lint bench
+.PHONY: install demo test test-fast lint bench
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ demo: install
 
 test: install lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+# The suite minus the tests marked slow (kill trials, real-model end-to-end runs); no lint.
+test-fast: install
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
 
 # ruff: pyflakes, pycodestyle and bugbear (settings in pyproject.toml); vulture: code nothing reaches.
 lint: install

@@ -101,7 +101,6 @@ class _Session:
     def __init__(self, project, model: str | None, chroma_url: str | None, progress: bool):
         self.project = project
         self.store = project.store()
-        V.ensure_state(self.store.conn)
         self.model_name = V.configured_model(project, model)
         self.location = V.chroma_location(project, chroma_url)
         self.client = V.make_client(project, self.location)

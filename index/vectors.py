@@ -25,25 +25,6 @@ import numpy as np
 from synth.errors import SynthError
 
 PREFIX = "synth"
-STATE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS index_state(
-  gen TEXT NOT NULL,            -- '<location>|<records collection>': one row per embedded record
-  record_id TEXT NOT NULL,
-  content_hash TEXT NOT NULL,   -- records.content_hash when embedded: unchanged records are skipped
-  meta_hash TEXT NOT NULL,      -- year/sources/design as written to the vector metadata
-  sentences INTEGER NOT NULL,   -- sentence vectors written: ids record_id:0 .. record_id:(n-1)
-  shard INTEGER NOT NULL DEFAULT 0,  -- the sentence shard holding them (index/shards.py)
-  PRIMARY KEY(gen, record_id)
-);
-"""
-
-
-def ensure_state(conn) -> None:
-    conn.executescript(STATE_SCHEMA)
-    if "shard" not in {r[1] for r in conn.execute("PRAGMA table_info(index_state)")}:  # indexes from before sharding
-        conn.execute("ALTER TABLE index_state ADD COLUMN shard INTEGER NOT NULL DEFAULT 0")
-
-
 # ---------------------------------------------------------------------- configuration
 def canonical_model(name: str | None) -> str:
     from index.embedder import DEFAULT_MODEL, _BUNDLED

@@ -12,9 +12,28 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
+from synth.errors import SynthError
 from synth.records import utcnow
 
 COUNT_KEYS = ("requests", "seen", "new", "updated", "merged", "unchanged", "quarantined", "failed_requests")
+
+
+def parse_day(value, what: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise SynthError(f"{what}: expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def resolve_window(project, since=None, until=None) -> tuple[date, date]:
+    h = project.section("harvest")
+    lo = parse_day(since or h.get("since") or "2000-01-01", "--since")
+    hi = parse_day(until or h.get("until") or date.today().isoformat(), "--until")
+    if lo > hi:
+        raise SynthError(f"--since {lo} is after --until {hi}")
+    return lo, hi
 
 
 def query_hash(query: str) -> str:

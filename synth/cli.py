@@ -28,7 +28,22 @@ class Context:
         return self._project
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The top-level group: a library `SynthError` raised by any command becomes click's one-line
+    error with the error's exit code (also under click's CliRunner, which tests use)."""
+
+    def invoke(self, ctx: click.Context):
+        from synth.errors import SynthError
+
+        try:
+            return super().invoke(ctx)
+        except SynthError as e:
+            err = click.ClickException(e.message)
+            err.exit_code = e.exit_code
+            raise err from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="synth")
 @click.option("--project", "project_dir", type=click.Path(file_okay=False), envvar="SYNTH_PROJECT",
               help="Review project folder (default: $SYNTH_PROJECT, or the current directory and its parents).")
@@ -42,6 +57,23 @@ def cli(ctx: click.Context, project_dir: str | None) -> None:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def notes_uncoded(command):
+    """For commands that show mechanisms: after they succeed, one line on stderr when some records are
+    not coded yet (stdout, and so --json/--csv, unchanged; an error stays the only line)."""
+    import functools
+
+    @functools.wraps(command)
+    def wrapper(obj, *args, **kwargs):
+        out = command(obj, *args, **kwargs)
+        with obj.project.store() as store:
+            n = store.uncoded()
+        if n:
+            click.echo(f"Note: {n:,} record(s) not coded for mechanisms yet; `synth index` codes them.", err=True)
+        return out
+
+    return wrapper
 
 
 class OutputPath(click.Path):
@@ -108,6 +140,8 @@ _register()
 def main() -> None:
     """Entry point: user errors are one line (exit 2); internal errors never show a traceback
     unless SYNTH_DEBUG=1."""
+    from synth.errors import SynthError
+
     try:
         cli.main(standalone_mode=False, prog_name="synth")
     except click.exceptions.Abort:
@@ -123,6 +157,9 @@ def main() -> None:
         sys.exit(e.exit_code)
     except click.ClickException as e:
         e.show()
+        sys.exit(e.exit_code)
+    except SynthError as e:  # raised outside a command's invoke (e.g. while the group parses)
+        click.echo(f"Error: {e.message}", err=True)
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)

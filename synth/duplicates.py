@@ -24,17 +24,6 @@ from synth.records import utcnow
 
 UNCERTAIN, MERGED, KEPT_APART = "uncertain", "merged", "kept-apart"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS duplicate_pairs(
-  a TEXT NOT NULL, b TEXT NOT NULL,              -- record ids, a < b
-  status TEXT NOT NULL CHECK(status IN ('uncertain', 'merged', 'kept-apart')),
-  score REAL, reasons TEXT NOT NULL DEFAULT '',
-  found_at TEXT NOT NULL, decided_at TEXT,
-  PRIMARY KEY(a, b)
-);
-CREATE INDEX IF NOT EXISTS duplicate_pairs_b ON duplicate_pairs(b);
-"""
-
 _Q = {
     "note": "INSERT INTO duplicate_pairs(a, b, status, score, reasons, found_at) VALUES (?,?,'uncertain',?,?,?) "
             "ON CONFLICT(a, b) DO UPDATE SET score=excluded.score, reasons=excluded.reasons "
@@ -58,10 +47,6 @@ _Q = {
     "summary": "SELECT id, title, year, authors, journal, doi, pmid FROM records WHERE id=?",
     "locations": "SELECT data FROM provenance WHERE record_id=?",
 }
-
-
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
 
 
 def _key(a: str, b: str) -> tuple[str, str]:

@@ -12,6 +12,9 @@ from datetime import date
 from synth.errors import SynthError
 from synth.records import SOURCES
 
+# The harvest window is the spiders' bookkeeping (spiders/state.py); re-exported for commands.
+from spiders.state import parse_day, resolve_window  # noqa: F401
+
 
 def spider_classes() -> dict:
     from spiders.spiders.crossref import CrossrefSpider
@@ -20,24 +23,6 @@ def spider_classes() -> dict:
     from spiders.spiders.pubmed import PubmedSpider
 
     return {"pubmed": PubmedSpider, "europepmc": EuropepmcSpider, "openalex": OpenalexSpider, "crossref": CrossrefSpider}
-
-
-def parse_day(value, what: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise SynthError(f"{what}: expected a date as YYYY-MM-DD, got {value!r}") from None
-
-
-def resolve_window(project, since=None, until=None) -> tuple[date, date]:
-    h = project.section("harvest")
-    lo = parse_day(since or h.get("since") or "2000-01-01", "--since")
-    hi = parse_day(until or h.get("until") or date.today().isoformat(), "--until")
-    if lo > hi:
-        raise SynthError(f"--since {lo} is after --until {hi}")
-    return lo, hi
 
 
 def resolve_sources(project, sources=None) -> list[str]:

@@ -140,6 +140,24 @@ def totals(summary: dict) -> dict:
     return out
 
 
+def index_project(project, rebuild: bool = False, progress: bool = True, model: str | None = None,
+                  chroma_url: str | None = None) -> dict:
+    """`synth index`: the BM25 arrays, the vectors (incremental), then code the records that are new or
+    changed, so that what a user reads next (export, table, search) carries mechanisms."""
+    from index.indexer import sync
+    from synth.lexical import ensure_lexical
+
+    # Designs first: they are part of each vector's metadata, so sync writes them in the same pass.
+    lexical = ensure_lexical(project)
+    summary = sync(project, rebuild=rebuild, progress=progress, model=model, chroma_url=chroma_url)
+    summary["lexical"] = lexical
+    # the coder reads the vectors just written: the same model and server, given here or in synth.toml
+    overrides = {k: v for k, v in (("model", model), ("chroma_url", chroma_url)) if v}
+    project.config.setdefault("index", {}).update(overrides)
+    summary["coding"] = _code(project, progress)
+    return summary
+
+
 def _index(project, progress: bool) -> dict:
     from index.indexer import sync
 

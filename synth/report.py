@@ -111,7 +111,7 @@ def top_mechanisms(store, excluded: set[str]) -> dict[str, dict]:
 # ---------------------------------------------------------------------- changes
 def changes(store, excluded: set[str], tops: dict[str, dict], limit: int = 200) -> dict:
     """Records created since the previous refresh (the last-but-one finished refresh run)."""
-    from synth.tables import citation
+    from synth.citations import citation
 
     runs = [dict(r) for r in store.conn.execute(
         "SELECT id, started_at, finished_at, status FROM runs WHERE kind='refresh' AND status IN ('ok','partial') "

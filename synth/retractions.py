@@ -28,7 +28,7 @@ provenance row, a signal follows the study through de-duplication merges; a noti
 is matched by DOI or PMID when it is read, so a study stored after its notice is flagged too.
 
 Readers: `retracted_ids(store)`, `retraction_of(store, record_id)`, `notice_ids(store)`,
-`notice_of(store, record_id)`, `newly_retracted(store, since)`, `retracted_in_run(store, run)`.
+`notice_of(store, record_id)`, `retracted_in_run(store, run)`.
 Only the standard library (and synth.normalize) is imported: `synth search` uses this module.
 """
 
@@ -41,23 +41,6 @@ from synth import normalize as N
 
 RETRACTED = "retracted"
 NOTICE = "notice"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS retractions(
-  source TEXT NOT NULL, source_id TEXT NOT NULL,   -- the provenance row whose observation said so
-  kind TEXT NOT NULL CHECK(kind IN ('retracted', 'notice')),
-  signal TEXT NOT NULL,                             -- e.g. 'RetractionIn', 'is_retracted', 'updated-by'
-  notice_doi TEXT NOT NULL DEFAULT '', notice_pmid TEXT NOT NULL DEFAULT '',
-  target_doi TEXT NOT NULL DEFAULT '', target_pmid TEXT NOT NULL DEFAULT '',
-  notice_ref TEXT NOT NULL DEFAULT '',              -- the notice's citation, as the source gives it
-  detail TEXT NOT NULL DEFAULT '',                  -- e.g. who asserted it ('retraction-watch', 'publisher')
-  date TEXT NOT NULL DEFAULT '',                    -- of the retraction, YYYY[-MM[-DD]] when known
-  first_seen TEXT NOT NULL, run_id INTEGER,
-  PRIMARY KEY(source, source_id, kind, signal, notice_doi, notice_pmid, target_doi, target_pmid)
-);
-CREATE INDEX IF NOT EXISTS retractions_target_doi ON retractions(target_doi) WHERE target_doi <> '';
-CREATE INDEX IF NOT EXISTS retractions_target_pmid ON retractions(target_pmid) WHERE target_pmid <> '';
-"""
 
 _BACKFILLED = "retractions_backfilled"
 
@@ -155,29 +138,22 @@ def from_medline(tags: dict[str, list[str]]) -> list[dict]:
 
 
 # ------------------------------------------------------------------ storing (Store.upsert calls observe)
-def ensure_schema(conn) -> None:
-    """Create the table (safe on existing databases) and, once, read the signals already in stored
-    provenance (publication types stored before synth read retractions)."""
-    conn.executescript(SCHEMA)
+def backfill(conn) -> None:
+    """Read the signals already in stored provenance (publication types stored before synth read
+    retractions). A schema migration (synth/schema.py) runs it once, inside its transaction; the meta
+    flag marks databases whose earlier synth already did it."""
     if conn.execute("SELECT 1 FROM meta WHERE key=?", (_BACKFILLED,)).fetchone():
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if not conn.execute("SELECT 1 FROM meta WHERE key=?", (_BACKFILLED,)).fetchone():
-            rows = conn.execute("SELECT source, source_id, data, first_seen FROM provenance "
-                                "WHERE data LIKE '%etract%'").fetchall()
-            for source, source_id, data, first_seen in rows:
-                try:
-                    obs = json.loads(data)
-                except ValueError:
-                    continue
-                # known since the record was stored (run None: the record's own run counts)
-                _insert(conn, source, source_id, signals_of(obs), first_seen, None, obs)
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, '1')", (_BACKFILLED,))
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    rows = conn.execute("SELECT source, source_id, data, first_seen FROM provenance "
+                        "WHERE data LIKE '%etract%'").fetchall()
+    for source, source_id, data, first_seen in rows:
+        try:
+            obs = json.loads(data)
+        except ValueError:
+            continue
+        # known since the record was stored (run None: the record's own run counts)
+        _insert(conn, source, source_id, signals_of(obs), first_seen, None, obs)
+    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, '1')", (_BACKFILLED,))
 
 
 def signals_of(obs: dict) -> list[dict]:
@@ -408,21 +384,6 @@ def retracted_in_run(store, run_id: int) -> list[dict]:
     return [_brief(store, info) for info in retractions(store).values() if info["known_run"] == run_id]
 
 
-def newly_retracted(store, since: str | None = None) -> tuple[str, list[dict]]:
-    """Records that became known as retracted since a run id or ISO date, with the same default as
-    `synth new` (what the last refresh brought). Returns (description of the cut-off, records)."""
-    from synth.status import cutoff
-
-    desc, kind, value = cutoff(store, since)
-    out = []
-    for info in retractions(store).values():
-        run, at = info["known_run"] or 0, info["known_since"] or ""
-        if kind == "all" or (kind == "after_run" and run > value) or (kind == "from_run" and run >= value) \
-                or (kind == "date" and at >= value):
-            out.append(_brief(store, info))
-    return desc, sorted(out, key=lambda r: (r["known_since"] or "", r["id"]))
-
-
 def _brief(store, info: dict) -> dict:
     row = store.conn.execute("SELECT title, year, doi, pmid FROM records WHERE id=?", (info["record_id"],)).fetchone()
     return {"id": info["record_id"], "title": row["title"] if row else "", "year": row["year"] if row else None,
@@ -431,6 +392,6 @@ def _brief(store, info: dict) -> dict:
             "known_since": info["known_since"], "known_run": info["known_run"]}
 
 
-__all__ = ["retracted_ids", "retraction_of", "retractions", "notice_ids", "notice_of", "newly_retracted",
+__all__ = ["retracted_ids", "retraction_of", "retractions", "notice_ids", "notice_of",
            "retracted_in_run", "describe", "retracted", "notice", "from_pub_types", "from_medline", "observe",
-           "ensure_schema", "SCHEMA"]
+           "backfill"]

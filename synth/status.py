@@ -191,3 +191,18 @@ def group_by_mechanism(records: list[dict]) -> dict[str, list[dict]]:
         for m in r["mechanisms"] or ["(no mechanism)"]:
             groups[m].append(r)
     return dict(sorted(groups.items(), key=lambda kv: (kv[0] == "(no mechanism)", -len(kv[1]), kv[0])))
+
+
+def newly_retracted(store, since: str | None = None) -> tuple[str, list[dict]]:
+    """Records that became known as retracted since a run id or ISO date, with the same default as
+    `synth new` (what the last refresh brought). Returns (description of the cut-off, records)."""
+    from synth.retractions import _brief, retractions
+
+    desc, kind, value = cutoff(store, since)
+    out = []
+    for info in retractions(store).values():
+        run, at = info["known_run"] or 0, info["known_since"] or ""
+        if kind == "all" or (kind == "after_run" and run > value) or (kind == "from_run" and run >= value) \
+                or (kind == "date" and at >= value):
+            out.append(_brief(store, info))
+    return desc, sorted(out, key=lambda r: (r["known_since"] or "", r["id"]))

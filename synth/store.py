@@ -19,105 +19,13 @@ from typing import Iterator
 
 from synth.normalize import title_key
 from synth.records import InvalidRecord, Record, content_hash, utcnow
+from synth.schema import migrate
 
 # Which source's version of a field wins when sources disagree (best metadata first).
 SOURCE_PRIORITY = {"pubmed": 0, "europepmc": 1, "import": 2, "crossref": 3, "openalex": 4}
 _SCALARS = ("title", "abstract", "doi", "pmid", "pmcid", "openalex", "year", "journal", "language", "url")
 _LISTS = ("pub_types", "keywords", "mesh")
 _JSON_COLS = ("authors", "pub_types", "keywords", "mesh")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS records(
-  id TEXT PRIMARY KEY,
-  doi TEXT, pmid TEXT, pmcid TEXT, openalex TEXT,
-  title TEXT NOT NULL, title_key TEXT NOT NULL, abstract TEXT NOT NULL DEFAULT '',
-  authors TEXT NOT NULL DEFAULT '[]', year INTEGER, journal TEXT NOT NULL DEFAULT '',
-  pub_types TEXT NOT NULL DEFAULT '[]', keywords TEXT NOT NULL DEFAULT '[]', mesh TEXT NOT NULL DEFAULT '[]',
-  language TEXT NOT NULL DEFAULT '', url TEXT NOT NULL DEFAULT '',
-  content_hash TEXT NOT NULL,
-  design TEXT, relevance REAL, coded_hash TEXT,
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, created_run INTEGER,
-  merged_into TEXT
-);
-CREATE INDEX IF NOT EXISTS records_doi ON records(doi);
-CREATE INDEX IF NOT EXISTS records_pmid ON records(pmid);
-CREATE INDEX IF NOT EXISTS records_pmcid ON records(pmcid);
-CREATE INDEX IF NOT EXISTS records_openalex ON records(openalex);
-CREATE INDEX IF NOT EXISTS records_title_key ON records(title_key);
-CREATE INDEX IF NOT EXISTS records_year ON records(year);
-CREATE INDEX IF NOT EXISTS records_created_run ON records(created_run);
-
--- One row per (source, source_id): what that source said, as a Record JSON.
-CREATE TABLE IF NOT EXISTS provenance(
-  source TEXT NOT NULL, source_id TEXT NOT NULL, record_id TEXT NOT NULL,
-  database TEXT NOT NULL DEFAULT '', data TEXT NOT NULL,
-  first_seen TEXT NOT NULL, fetched_at TEXT NOT NULL, run_id INTEGER,
-  PRIMARY KEY(source, source_id)
-);
-CREATE INDEX IF NOT EXISTS provenance_record ON provenance(record_id);
-
-CREATE TABLE IF NOT EXISTS quarantine(
-  id INTEGER PRIMARY KEY, source TEXT NOT NULL, source_id TEXT NOT NULL DEFAULT '',
-  location TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL, raw TEXT NOT NULL DEFAULT '',
-  run_id INTEGER, at TEXT NOT NULL,
-  UNIQUE(source, source_id, location, reason)
-);
-
-CREATE TABLE IF NOT EXISTS runs(
-  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
-  status TEXT NOT NULL DEFAULT 'running', pid INTEGER, summary TEXT NOT NULL DEFAULT '{}'
-);
-
--- Harvest windows fully stored, per source and query (a changed query starts afresh).
-CREATE TABLE IF NOT EXISTS windows(
-  source TEXT NOT NULL, query_hash TEXT NOT NULL, since TEXT NOT NULL, until TEXT NOT NULL,
-  records INTEGER NOT NULL DEFAULT 0, run_id INTEGER, completed_at TEXT NOT NULL,
-  PRIMARY KEY(source, query_hash, since, until)
-);
-
-CREATE TABLE IF NOT EXISTS failed_requests(
-  id INTEGER PRIMARY KEY, run_id INTEGER, source TEXT NOT NULL, url TEXT NOT NULL,
-  error TEXT NOT NULL, at TEXT NOT NULL, resolved INTEGER NOT NULL DEFAULT 0
-);
-
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-
--- Evidence sentences, written by `synth index` (role filled in by the mechanism coder).
-CREATE TABLE IF NOT EXISTS sentences(
-  record_id TEXT NOT NULL, idx INTEGER NOT NULL, section TEXT NOT NULL DEFAULT '', text TEXT NOT NULL,
-  role TEXT,  -- background | aim | methods | finding | conclusion (the coder's)
-  PRIMARY KEY(record_id, idx)
-);
-
--- Automatic codes, replaced whole per record by the coder. idx -1 = record level; kind uncertain = a
--- sentence scored just under the mechanism threshold (for a reviewer to decide).
-CREATE TABLE IF NOT EXISTS codes(
-  record_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,  -- mechanism | outcome | context
-  code TEXT NOT NULL, score REAL NOT NULL,
-  PRIMARY KEY(record_id, idx, kind, code)
-);
-
--- Human decisions: always beat automatic codes; survive refresh and rebuild.
-CREATE TABLE IF NOT EXISTS curation(
-  record_id TEXT NOT NULL, idx INTEGER NOT NULL DEFAULT -1, code TEXT NOT NULL,
-  decision TEXT NOT NULL CHECK(decision IN ('accept', 'reject')), at TEXT NOT NULL,
-  PRIMARY KEY(record_id, idx, code)
-);
-
--- Every curation write, grouped in batches (one command or one sheet), so a batch can be undone.
--- before/after: the decision before and after (NULL = none). Owned by synth.mechanisms.curation.
-CREATE TABLE IF NOT EXISTS curation_log(
-  batch INTEGER NOT NULL, record_id TEXT NOT NULL, idx INTEGER NOT NULL, code TEXT NOT NULL,
-  before TEXT, after TEXT, note TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '', at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS curation_log_batch ON curation_log(batch);
-
-CREATE TABLE IF NOT EXISTS screening(
-  record_id TEXT PRIMARY KEY, decision TEXT NOT NULL CHECK(decision IN ('include', 'exclude')),
-  reason TEXT NOT NULL DEFAULT '', at TEXT NOT NULL
-);
-"""
-
 
 class Outcome:
     NEW = "new"
@@ -135,13 +43,8 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.executescript(SCHEMA)
-        from synth.retractions import ensure_schema
-
-        ensure_schema(self.conn)  # the retractions table (synth.retractions owns it)
-        from synth import duplicates
-
-        duplicates.ensure_schema(self.conn)  # possible duplicates, a person's decisions (synth.duplicates owns it)
+        # Every table, every owner's (synth/schema.py): an older database is migrated forward here.
+        migrate(self.conn, str(self.path))
         self._titles = None
         self._uncertain: list = []
 
@@ -426,6 +329,10 @@ class Store:
         extra = f" AND ({where})" if where else ""
         return self.conn.execute(f"SELECT COUNT(*) FROM records WHERE merged_into IS NULL{extra}", params).fetchone()[0]
 
+    def uncoded(self) -> int:
+        """Live records the mechanism coder has never coded (`synth index` codes them)."""
+        return self.count("coded_hash IS NULL")
+
     def sentences_of(self, record_id: str) -> list[dict]:
         """A record's evidence sentences in order: idx, section, text, role."""
         return [dict(r) for r in self.conn.execute(
@@ -554,4 +461,4 @@ def row_to_dict(row: sqlite3.Row) -> dict:
     return d
 
 
-__all__ = ["Store", "Outcome", "InvalidRecord", "SCHEMA", "row_to_dict"]
+__all__ = ["Store", "Outcome", "InvalidRecord", "row_to_dict"]

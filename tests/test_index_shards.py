@@ -127,6 +127,7 @@ def test_an_index_from_before_sharding_is_used_as_shard_zero(tmp_path, onnx_cach
     sync(p, progress=False)
     with p.store() as s:  # the index_state table as it was before the shard column
         s.conn.execute("ALTER TABLE index_state DROP COLUMN shard")
+        s.conn.execute("PRAGMA user_version = 0")  # as databases from before schema versions are
     out = sync(p, progress=False)
     assert (out["embedded"], out["removed"]) == (0, 0)
     assert {k for (k,) in rows(p, "SELECT DISTINCT shard FROM index_state")} == {0}

@@ -45,11 +45,8 @@ def load(store, rows):
 
 
 def test_clusters_labels_and_ids_stay_stable_when_records_are_added(project):
-    from synth.mechanisms.pipeline import ensure_tables
-
     rng = np.random.default_rng(0)
     with project.store() as store:
-        ensure_tables(store)
         rows, table = corpus(rng, 12)
         load(store, rows)
         first = refresh_emergent(store, TableVectors(table))
@@ -83,10 +80,7 @@ def test_ctfidf_prefers_words_distinctive_of_a_cluster():
 
 
 def test_too_few_candidates_give_no_clusters(project):
-    from synth.mechanisms.pipeline import ensure_tables
-
     with project.store() as store:
-        ensure_tables(store)
         rows, table = corpus(np.random.default_rng(0), 1)
         load(store, rows)
         assert refresh_emergent(store, TableVectors(table))["clusters"] == 0

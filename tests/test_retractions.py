@@ -175,6 +175,7 @@ def test_an_existing_database_is_read_again_once(tmp_path):
         st.conn.execute("DROP TABLE retractions")
         st.conn.execute("DELETE FROM meta WHERE key = 'retractions_backfilled'")
         st.conn.execute("UPDATE provenance SET data = json_remove(data, '$.retractions')")
+        st.conn.execute("PRAGMA user_version = 0")  # as databases from before schema versions are
     with Store(path) as st:
         assert R.retracted_ids(st) == {rid}
         assert R.retraction_of(st, rid)["known_run"] == 4  # known since the record was stored

@@ -11,7 +11,8 @@ from review_corpus import EVIL_SCRIPT, EVIL_TITLE, build
 
 from synth.cli import cli
 from synth.spreadsheet import FORMULA_TRIGGERS, neutralise
-from synth.tables import build_tables, format_authors, short_author, write_table
+from synth.citations import format_authors, short_author
+from synth.tables import build_tables, write_table
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ class SynthSpider(scrapy.Spider):
         self.base_url = self.cfg["base_url"].rstrip("/") + "/"
         self.own_store = state is None
         if state is None:
-            from synth.harvest import resolve_window
+            from spiders.state import resolve_window
 
             store = self.project.store()
             since_d, until_d = resolve_window(self.project, since, until)  # same defaults as `synth harvest`

@@ -32,15 +32,12 @@ def _echo_summary(title: str, rows: list[tuple[str, object]]) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_ctx
 def index_cmd(ctx, model, chroma_url, rebuild, as_json, quiet):
-    """Embed records and evidence sentences into Chroma (incremental)."""
-    from index.indexer import sync
+    """Embed records and evidence sentences into Chroma and code new or changed records (incremental)."""
+    from synth.refresh import index_project
 
-    from synth.lexical import ensure_lexical
-
-    # Designs first: they are part of each vector's metadata, so sync writes them in the same pass.
-    lexical = ensure_lexical(ctx.project)
-    summary = sync(ctx.project, rebuild=rebuild, progress=not quiet and not as_json, model=model, chroma_url=chroma_url)
-    summary["lexical"] = lexical
+    summary = index_project(ctx.project, rebuild=rebuild, progress=not quiet and not as_json, model=model,
+                            chroma_url=chroma_url)
+    lexical, coding = summary["lexical"], summary["coding"]
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -50,6 +47,7 @@ def index_cmd(ctx, model, chroma_url, rebuild, as_json, quiet):
          ("  of which changed", summary["changed"]), ("skipped (unchanged)", summary["skipped_unchanged"]),
          ("removed (merged/deleted)", summary["removed"]), ("metadata updated", summary["metadata_updated"]),
          ("sentences embedded", summary["sentences"]), ("BM25 index", "rebuilt" if lexical["rebuilt"] else "current"),
+         ("records coded", coding["coded"]), ("  near misses flagged", coding.get("near_misses", 0)),
          ("seconds", summary["seconds"])],
     )
 

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from synth.cli import pass_ctx
+from synth.cli import pass_ctx, notes_uncoded
 from synth.errors import SynthError
 
 
@@ -91,9 +91,10 @@ def theory_add(ctx, mechanism_id, name, description, phrases, examples_opt, from
 # ---------------------------------------------------------------------- mechanisms
 @click.command("mechanisms")
 @click.option("--json", "as_json", is_flag=True, help="NDJSON: one line per mechanism, then emergent candidates.")
-@click.option("--recode", is_flag=True, help="Code records that are new or changed (or all, after a theory edit) first.")
+@click.option("--recode", is_flag=True, help="Re-code first: new or changed records, or all after a theory edit (`synth index` codes new ones).")
 @click.option("--force", is_flag=True, help="With --recode: re-code every record.")
 @pass_ctx
+@notes_uncoded
 def mechanisms_cmd(ctx, as_json, recode, force):
     """Evidence by mechanism: records, fragments, top outcomes and contexts; emergent candidates."""
     from synth.mechanisms.codes import relevance_min, summary
@@ -111,7 +112,7 @@ def mechanisms_cmd(ctx, as_json, recode, force):
     theory = load_theory(ctx.project)
     with ctx.project.store() as store:
         if store.get_meta("mechanisms.theory_hash") is None:
-            raise SynthError("nothing coded yet; run `synth index` then `synth mechanisms --recode` (or `synth refresh`)")
+            raise SynthError("nothing coded yet; run `synth index` (or `synth refresh`)")
         stale = store.get_meta("mechanisms.theory_hash") != theory.hash
         rows = summary(store, excluded_ids(store))
         emergent = list_clusters(store)
@@ -162,6 +163,7 @@ def mechanisms_cmd(ctx, as_json, recode, force):
 @click.option("--json", "as_json", is_flag=True, help="NDJSON: one fragment a line.")
 @click.option("--include-excluded", is_flag=True, help="Include records excluded at screening.")
 @pass_ctx
+@notes_uncoded
 def evidence_cmd(ctx, mechanism, outcome, context, uncertain, as_json, include_excluded):
     """Evidence fragments for MECHANISM (a theory id or emergent:E1), findings first, with citations."""
     from synth.mechanisms.evidence import fragments

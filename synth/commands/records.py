@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from synth.cli import OutputPath, pass_ctx
+from synth.cli import OutputPath, pass_ctx, notes_uncoded
 from synth.exports import FORMATS, record_json  # noqa: F401 - record_json is part of this module's API
 
 _BY_EXT = {".ris": "ris", ".bib": "bibtex", ".bibtex": "bibtex", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "csl-json"}
@@ -22,6 +22,7 @@ _BY_EXT = {".ris": "ris", ".bib": "bibtex", ".bibtex": "bibtex", ".jsonl": "json
               help="Also export records excluded at screening (RIS/BibTeX/CSL-JSON leave them out by default; JSONL has them all).")
 @click.option("-o", "--output", type=OutputPath(), help="File to write (default: stdout).")
 @pass_ctx
+@notes_uncoded
 def export_cmd(ctx, fmt: str | None, mechanism: str | None, include_excluded: bool | None, output: str | None) -> None:
     """Export stored records: ris, bibtex, csl-json (Zotero, EndNote, Mendeley) or jsonl (everything).
 

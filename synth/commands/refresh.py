@@ -183,7 +183,7 @@ def new_cmd(ctx, since, only_retracted, as_json):
     """Records added since a run or date, grouped by mechanism, and the studies newly known
     to be retracted (already stored or new)."""
     from synth import status as S
-    from synth.retractions import newly_retracted
+    from synth.status import newly_retracted
 
     store = ctx.project.store()
     try:

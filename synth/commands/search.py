@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from synth.cli import pass_ctx
+from synth.cli import pass_ctx, notes_uncoded
 
 _DESIGN_HELP = ("rct, quasi_experimental, cohort, cross_sectional, qualitative, mixed_methods, systematic_review, "
                 "scoping_review, realist_review, realist_evaluation, protocol, other")
@@ -68,6 +68,7 @@ def _check_k(k: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="NDJSON: one result a line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @pass_ctx
+@notes_uncoded
 def search_cmd(ctx, query, k, year_from, year_to, sources, designs, mechanisms, include_excluded, by_mechanism, as_json, as_csv):
     """Search the evidence by meaning and by exact terms.
 
@@ -97,6 +98,7 @@ def search_cmd(ctx, query, k, year_from, year_to, sources, designs, mechanisms, 
 @click.argument("ref", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="The whole record as one JSON object.")
 @pass_ctx
+@notes_uncoded
 def show_cmd(ctx, ref, as_json):
     """Show one record (by synth id, DOI, PMID, PMCID or OpenAlex id): identifiers, provenance,
     design, screening, and every evidence sentence with its section, role and mechanism codes."""

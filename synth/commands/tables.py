@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from synth.cli import OutputPath, pass_ctx
+from synth.cli import OutputPath, pass_ctx, notes_uncoded
 
 _MAX_LINES = 200  # more than this, not asked for in a file: a short summary on a terminal
 _HEAD_LINES = 30
@@ -19,6 +19,7 @@ _HEAD_LINES = 30
 @click.option("-o", "--output", type=OutputPath(),
               help="File to write; '-' for everything on stdout (default: stdout, summarised when long on a terminal).")
 @pass_ctx
+@notes_uncoded
 def table_cmd(ctx, mechanism: str | None, fmt: str | None, output: str | None) -> None:
     """The CMOC review table: one row per (context, mechanism, outcome) configuration.
 
@@ -29,6 +30,7 @@ def table_cmd(ctx, mechanism: str | None, fmt: str | None, output: str | None) -
     """
     from synth.errors import SynthError
     from synth.tables import infer_format, render, summary_path, write_table
+
 
     to_stdout = output in (None, "-")
     fmt = infer_format(None if to_stdout else output, fmt)

@@ -175,7 +175,7 @@ def sniff(text: str) -> str | None:
                 return "jsonl"
         except ValueError:
             pass
-    from synth.importers.tabular import looks_tabular
+    from synth.importers.columns import looks_tabular
 
     if looks_tabular(text):
         return "csv"

@@ -27,22 +27,6 @@ DISTANCE = 0.55  # average cosine distance within a cluster (tuned on the traini
 MIN_SIZE = 3
 MIN_RECORDS = 2
 
-TABLES = """
-CREATE TABLE IF NOT EXISTS emergent_clusters(
-  id TEXT PRIMARY KEY, label TEXT NOT NULL, terms TEXT NOT NULL, size INTEGER NOT NULL, records INTEGER NOT NULL,
-  centroid BLOB NOT NULL, status TEXT NOT NULL DEFAULT 'active',  -- active | gone | promoted
-  promoted_to TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS emergent_members(
-  cluster_id TEXT NOT NULL, record_id TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(record_id, idx)
-);
-"""
-
-
-def ensure_tables(store) -> None:
-    store.conn.executescript(TABLES)
-
-
 def ctfidf_terms(docs_per_cluster: list[list[str]], top: int = 6) -> list[list[str]]:
     """Top distinctive terms per cluster: c-TF-IDF (term frequency in the class × log(1 + A / term frequency overall))."""
     from sklearn.feature_extraction.text import CountVectorizer
@@ -95,7 +79,6 @@ def cluster(vectors: np.ndarray, groups: list[str] | None = None, distance: floa
 
 
 def refresh_emergent(store, vectors, params=None) -> dict:
-    ensure_tables(store)
     rows = store.conn.execute(
         "SELECT f.record_id, f.idx, s.text FROM sentence_fit f JOIN sentences s ON s.record_id=f.record_id AND s.idx=f.idx "
         "JOIN records r ON r.id=f.record_id AND r.merged_into IS NULL WHERE f.candidate=1 ORDER BY f.record_id, f.idx"
@@ -164,7 +147,6 @@ def refresh_emergent(store, vectors, params=None) -> dict:
 
 
 def list_clusters(store, include_gone: bool = False) -> list[dict]:
-    ensure_tables(store)
     where = "" if include_gone else "WHERE status='active'"
     out = []
     for r in store.conn.execute(f"SELECT id, label, terms, size, records, status, promoted_to FROM emergent_clusters {where}"):
@@ -179,13 +161,11 @@ def list_clusters(store, include_gone: bool = False) -> list[dict]:
 
 
 def cluster_members(store, cluster_id: str) -> list[tuple[str, int]]:
-    ensure_tables(store)
     cid = cluster_id.split(":", 1)[-1]
     return [(r[0], r[1]) for r in store.conn.execute(
         "SELECT record_id, idx FROM emergent_members WHERE cluster_id=? ORDER BY record_id, idx", (cid,))]
 
 
 def mark_promoted(store, cluster_id: str, mechanism_id: str) -> None:
-    ensure_tables(store)
     store.conn.execute("UPDATE emergent_clusters SET status='promoted', promoted_to=? WHERE id=?",
                        (mechanism_id, cluster_id.split(":", 1)[-1]))

@@ -22,13 +22,6 @@ from synth.mechanisms.theory import Theory, load_theory
 from synth.mechanisms.training import bundled_hash
 from synth.mechanisms.vectors import cached_embed, model_name
 
-FIT_TABLE = """
-CREATE TABLE IF NOT EXISTS sentence_fit(
-  record_id TEXT NOT NULL, idx INTEGER NOT NULL, fit REAL NOT NULL, candidate INTEGER NOT NULL,
-  PRIMARY KEY(record_id, idx)
-)"""
-
-
 def fingerprint(theory: Theory, model: str, curation: list[tuple]) -> str:
     """What the coder's output depends on besides a record's own text."""
     cur = hashlib.sha256(json.dumps(curation).encode()).hexdigest()[:16]
@@ -62,10 +55,6 @@ def curated_examples(store, vectors, learn: list[tuple]) -> list[Curated]:
             for (rid, idx, s, code, decision, feats), v in zip(rows, mat) if not np.isnan(v).any()]
 
 
-def ensure_tables(store) -> None:
-    store.conn.execute(FIT_TABLE)
-
-
 def code_project(project, progress: bool = True, vectors=None, params: Params = DEFAULT_PARAMS,
                  batch: int = 500, emergent: bool = True, force: bool = False) -> dict:
     """Code pending records; returns a summary dict. `vectors` defaults to the Chroma index."""
@@ -74,7 +63,6 @@ def code_project(project, progress: bool = True, vectors=None, params: Params = 
     model = model_name(project)
     store = project.store()
     try:
-        ensure_tables(store)
         _cleanup(store)
         learn = _learnable(store, theory)
         fp = fingerprint(theory, model, learn)

@@ -40,7 +40,7 @@ def evidence_rows(store, theory, skip: set[str] = frozenset(), mechanism: str | 
                   configs: list[dict] | None = None) -> list[dict]:
     """The sheet's rows. CONFIGS: the study configurations when the caller has them (tables do), for `linked`."""
     from synth.mechanisms.cmoc import study_configurations
-    from synth.tables import short_citation
+    from synth.citations import short_citation
 
     names = theory.names()
     eff = {rid: m for rid, m in effective_mechanisms(store).items() if rid not in skip}

@@ -16,13 +16,6 @@ import numpy as np
 
 from synth.errors import SynthError
 
-_THEORY_VECTORS = """
-CREATE TABLE IF NOT EXISTS theory_vectors(
-  model TEXT NOT NULL, text_hash TEXT NOT NULL, dim INTEGER NOT NULL, vec BLOB NOT NULL,
-  PRIMARY KEY(model, text_hash)
-)"""
-
-
 def normalise(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     n = np.linalg.norm(x, axis=1, keepdims=True)
@@ -32,7 +25,6 @@ def normalise(x: np.ndarray) -> np.ndarray:
 
 def cached_embed(store, model: str, texts: list[str], embed) -> np.ndarray:
     """Embed texts through a per-model cache in the store (theory texts rarely change)."""
-    store.conn.execute(_THEORY_VECTORS)
     keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
     have = {}
     for i in range(0, len(keys), 500):

@@ -1,0 +1,58 @@
+"""How studies are cited in tables, sheets and the report (Vancouver-style authors, short citations)."""
+
+from __future__ import annotations
+
+import re
+
+
+def short_author(name: str) -> str:
+    """'Walker, Janet S' or 'Walker JS' -> 'Walker JS' (Vancouver style)."""
+    name = " ".join((name or "").split())
+    if "," in name:
+        family, given = (p.strip() for p in name.split(",", 1))
+        initials = "".join(w[0].upper() for w in re.split(r"[\s\-.]+", given) if w and w[0].isalpha())
+        return f"{family} {initials}".strip()
+    return name
+
+
+def format_authors(authors: list[str], keep: int = 2) -> str:
+    names = [short_author(a) for a in authors or [] if a and a.strip()]
+    if not names:
+        return ""
+    if len(names) <= keep + 1:
+        return ", ".join(names)
+    return ", ".join(names[:keep]) + ", et al."
+
+
+def record_link(rec: dict) -> str:
+    if rec.get("doi"):
+        return f"https://doi.org/{rec['doi']}"
+    if rec.get("pmid"):
+        return f"https://pubmed.ncbi.nlm.nih.gov/{rec['pmid']}/"
+    if rec.get("pmcid"):
+        return f"https://www.ncbi.nlm.nih.gov/pmc/articles/{rec['pmcid']}/"
+    if rec.get("openalex"):
+        return f"https://openalex.org/{rec['openalex']}"
+    url = (rec.get("url") or "").strip()
+    return url if re.match(r"^https?://", url, re.I) else ""  # never a javascript: or data: link
+
+
+def citation(rec: dict) -> dict:
+    """The parts of a formatted citation, and the whole as one line of text."""
+    authors = format_authors(rec.get("authors") or [])
+    year = rec.get("year")
+    title = (rec.get("title") or "").strip().rstrip(".")
+    journal = (rec.get("journal") or "").strip().rstrip(".")
+    link = record_link(rec)
+    parts = [p for p in (authors.rstrip(".") + "." if authors else "", f"({year})." if year else "",
+                         f"{title}." if title else "", f"{journal}." if journal else "", link) if p]
+    return {"id": rec["id"], "authors": authors, "year": year, "title": title, "journal": journal,
+            "doi": rec.get("doi"), "pmid": rec.get("pmid"), "link": link, "design": rec.get("design") or "",
+            "text": " ".join(parts)}
+
+
+def short_citation(rec: dict) -> str:
+    """'Walker et al. 2019', 'Ito 2023', 'Lindqvist & Nørgaard 2021' (for quotes in table cells)."""
+    fams = [short_author(a).split(" ")[0] for a in rec.get("authors") or [] if a and a.strip()]
+    who = fams[0] if len(fams) == 1 else f"{fams[0]} & {fams[1]}" if len(fams) == 2 else f"{fams[0]} et al." if fams else (rec.get("title") or rec["id"])[:40]
+    return f"{who} {rec.get('year') or 'n.d.'}"
