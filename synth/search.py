@@ -581,8 +581,3 @@ def _retraction_brief(info: dict | None) -> dict | None:
     if not info:
         return None
     return {k: info.get(k) for k in ("date", "notice_pmid", "notice_doi", "notice", "sources")}
-
-
-def record_mechanism_ids(store, rid: str) -> list[str]:
-    m = effective_mechanisms(store, [rid]).get(rid, {})
-    return sorted(m, key=lambda code: -m[code]["score"])

@@ -329,6 +329,15 @@ class Store:
         extra = f" AND ({where})" if where else ""
         return self.conn.execute(f"SELECT COUNT(*) FROM records WHERE merged_into IS NULL{extra}", params).fetchone()[0]
 
+    def observation(self, source: str, source_id: str) -> dict | None:
+        """What one source said of a study (its provenance row's Record JSON)."""
+        row = self.conn.execute("SELECT data FROM provenance WHERE source=? AND source_id=?", (source, source_id)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def near_misses(self, below: float) -> int:
+        """Live records the relevance model puts under `below` (flagged as near misses; not coded)."""
+        return self.count("relevance < ?", (below,))
+
     def uncoded(self) -> int:
         """Live records the mechanism coder has never coded (`synth index` codes them)."""
         return self.count("coded_hash IS NULL")

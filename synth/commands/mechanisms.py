@@ -117,7 +117,7 @@ def mechanisms_cmd(ctx, as_json, recode, force):
         rows = summary(store, excluded_ids(store))
         emergent = list_clusters(store)
         rmin = relevance_min(store)
-        near = store.conn.execute("SELECT COUNT(*) FROM records WHERE merged_into IS NULL AND relevance < ?", (rmin,)).fetchone()[0]
+        near = store.near_misses(rmin)
     if as_json:
         for r in rows:
             _out({"type": "mechanism", **r})

@@ -12,7 +12,8 @@ import sys
 
 import click
 
-from synth.cli import pass_ctx, notes_uncoded
+from synth.cli import notes_uncoded, pass_ctx
+from synth.details import record_details
 
 _DESIGN_HELP = ("rct, quasi_experimental, cohort, cross_sectional, qualitative, mixed_methods, systematic_review, "
                 "scoping_review, realist_review, realist_evaluation, protocol, other")
@@ -105,7 +106,7 @@ def show_cmd(ctx, ref, as_json):
     s = _searcher(ctx)
     try:
         s.require_corpus()
-        data = record_details(s, s.resolve(ref))
+        data = record_details(s.store, s.resolve(ref), s.sentences_of)
     finally:
         s.close()
     if as_json:
@@ -135,52 +136,6 @@ def similar_cmd(ctx, ref, k, year_from, year_to, sources, designs, mechanisms, i
         _write_csv(results)
     else:
         _print_results(f"records similar to {rec['id']}: {rec['title']}", results, None, similar=True)
-
-
-# --------------------------------------------------------------------------- data
-def record_details(s, rec: dict) -> dict:
-    """Everything `synth show` prints."""
-    from synth.search import record_mechanism_ids
-
-    store = s.store
-    rid = rec["id"]
-    codes: dict[int, list[dict]] = {}
-    for r in store.conn.execute("SELECT idx, kind, code, score FROM codes WHERE record_id=? ORDER BY idx, kind, score DESC", (rid,)):
-        codes.setdefault(r["idx"], []).append({"kind": r["kind"], "code": r["code"], "score": round(r["score"], 3)})
-    curation = [dict(r) for r in store.conn.execute("SELECT idx, code, decision, at FROM curation WHERE record_id=? ORDER BY idx, code", (rid,))]
-    screening = store.conn.execute("SELECT decision, reason, at FROM screening WHERE record_id=?", (rid,)).fetchone()
-    sentences = [sent | {"codes": codes.get(sent["idx"], [])} for sent in s.sentences_of(rid)]
-    design = rec.get("design")
-    if design is None:
-        from synth.design import classify_record
-
-        design = classify_record(rec)
-    try:
-        from synth.mechanisms.codes import record_mechanisms
-
-        mechanisms = record_mechanisms(store, rid)
-    except ImportError:  # before the mechanisms package exists
-        mechanisms = [{"id": m} for m in record_mechanism_ids(store, rid)]
-    from synth import retractions as R
-
-    retraction, notice = R.retraction_of(store, rid), R.notice_of(store, rid)
-    provenance = store.provenance(rid)
-    for p in provenance:
-        row = store.conn.execute("SELECT data FROM provenance WHERE source=? AND source_id=?", (p["source"], p["source_id"])).fetchone()
-        d = json.loads(row[0]) if row else {}
-        p["title"] = d.get("title")
-        p["identifiers"] = {k: d.get(k) for k in ("doi", "pmid", "pmcid", "openalex") if d.get(k)}
-    return {
-        "id": rid, "doi": rec.get("doi"), "pmid": rec.get("pmid"), "pmcid": rec.get("pmcid"), "openalex": rec.get("openalex"),
-        "title": rec.get("title"), "authors": rec.get("authors"), "year": rec.get("year"), "journal": rec.get("journal"),
-        "pub_types": rec.get("pub_types"), "keywords": rec.get("keywords"), "mesh": rec.get("mesh"), "url": rec.get("url"),
-        "design": design, "relevance": rec.get("relevance"),
-        "retracted": retraction is not None, "retraction": retraction, "retraction_notice": notice,
-        "screening": dict(screening) if screening else None,
-        "mechanisms": mechanisms, "record_codes": codes.get(-1, []), "curation": curation,
-        "provenance": provenance, "sentences": sentences, "abstract": rec.get("abstract"),
-        "created_at": rec.get("created_at"), "updated_at": rec.get("updated_at"),
-    }
 
 
 def _group_by_mechanism(s, results: list[dict]) -> list[dict]:

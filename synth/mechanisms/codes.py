@@ -124,6 +124,15 @@ def _sentences(store, rid: str) -> dict[int, dict]:
     return {s["idx"]: s for s in store.sentences_of(rid)}
 
 
+def codes_by_sentence(store, record_id: str) -> dict[int, list[dict]]:
+    """The coder's codes of one record by sentence (-1: record level), best first, curation not applied."""
+    out: dict[int, list[dict]] = {}
+    for r in store.conn.execute("SELECT idx, kind, code, score FROM codes WHERE record_id=? "
+                                "ORDER BY idx, kind, score DESC", (record_id,)):
+        out.setdefault(r["idx"], []).append({"kind": r["kind"], "code": r["code"], "score": round(r["score"], 3)})
+    return out
+
+
 def record_mechanisms(store, record_id: str) -> list[dict]:
     """[{"id","name","score","curated","evidence":[{"idx","section","text","role"}]}], best first."""
     names = theory_names(store)["mechanisms"]

@@ -125,6 +125,12 @@ def notes(store) -> dict[tuple[str, int, str], str]:
     return out
 
 
+def decisions_of(store, record_id: str) -> list[dict]:
+    """A person's decisions on one record (idx, code, decision, at)."""
+    return [dict(r) for r in store.conn.execute("SELECT idx, code, decision, at FROM curation WHERE record_id=? "
+                                                "ORDER BY idx, code", (record_id,))]
+
+
 def decisions(store, record_ids: list[str] | None = None) -> list[tuple[str, int, str, str]]:
     if record_ids is None:
         return [tuple(r) for r in store.conn.execute("SELECT record_id, idx, code, decision FROM curation ORDER BY record_id, idx, code")]
