@@ -12,8 +12,8 @@ from datetime import date
 from synth.errors import SynthError
 from synth.records import SOURCES
 
-# The harvest window is the spiders' bookkeeping (spiders/state.py); re-exported for commands.
-from spiders.state import parse_day, resolve_window  # noqa: F401
+# The harvest window is the spiders' bookkeeping (spiders/state.py).
+from spiders.state import resolve_window
 
 
 def spider_classes() -> dict:

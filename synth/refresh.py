@@ -26,7 +26,8 @@ from synth.records import SOURCES
 
 def plan_windows(project, store, sources=None, until: date | None = None) -> dict[str, tuple[date, date]]:
     """Each enabled source resumes from the end of its last completed window, minus the overlap."""
-    from synth.harvest import last_window_end, parse_day
+    from spiders.state import parse_day
+    from synth.harvest import last_window_end
 
     harvest = project.section("harvest")
     try:

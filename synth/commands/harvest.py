@@ -30,7 +30,8 @@ def harvest_cmd(ctx, sources, since, until, max_records, as_json, quiet):
     Exit status: 0 when every source finished, 1 when some source failed
     (what was stored is kept), 2 on bad input.
     """
-    from synth.harvest import resolve_sources, resolve_window, run_harvest
+    from spiders.state import resolve_window
+    from synth.harvest import resolve_sources, run_harvest
 
     project = ctx.project
     resolve_sources(project, list(sources) or None)  # fail fast, before any crawl starts
