@@ -234,7 +234,6 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
 
     _ensure_onnx(s, target)
     removed = _remove_orphans(s, gen)
-    meta_updated = _refresh_metadata(s, gen)
     embedded, sentences, changed, seconds_embedding, tokens = _embed_pending(s, gen)
 
     if switching:
@@ -265,7 +264,6 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
         "changed": changed,
         "skipped_unchanged": total - embedded,
         "removed": removed,
-        "metadata_updated": meta_updated,
         "sentences": sentences,
         "seconds": round(time.perf_counter() - t0, 3),
         "seconds_embedding": round(seconds_embedding, 3),
@@ -332,58 +330,6 @@ def _remove_orphans(s: _Session, gen: str) -> int:
     return len(rows)
 
 
-def _sources_sql(alias: str = "records") -> str:
-    return f"(SELECT group_concat(DISTINCT p.source) FROM provenance p WHERE p.record_id={alias}.id)"
-
-
-def _refresh_metadata(s: _Session, gen: str) -> int:
-    """Sources and design change without the text changing: update metadata, do not re-embed.
-    One sentence shard at a time."""
-    q = (f"SELECT records.id, records.year, records.design, {_sources_sql()} AS srcs, st.meta_hash, st.sentences "
-         "FROM records JOIN index_state st ON st.gen=? AND st.record_id=records.id AND st.shard=? "
-         "WHERE records.merged_into IS NULL AND st.content_hash=records.content_hash")
-    updated = 0
-    for (shard,) in s.store.conn.execute("SELECT DISTINCT shard FROM index_state WHERE gen=? ORDER BY shard", (gen,)).fetchall():
-        n = _refresh_shard_metadata(s, gen, q, shard)
-        updated += n
-        if n:
-            s.release()
-    return updated
-
-
-def _refresh_shard_metadata(s: _Session, gen: str, q: str, shard: int) -> int:
-    updated = 0
-    pending: list[tuple] = []
-
-    def flush():
-        nonlocal updated
-        if not pending:
-            return
-        s.rec_col.update(ids=[p[0] for p in pending], metadatas=[p[1] for p in pending])
-        sent_col = s.sents.shard(shard, create=True)
-        sids, smds = [], []
-        for rid, md, _, n in pending:
-            for i in range(n):
-                sids.append(f"{rid}:{i}")
-                smds.append({**md, "idx": i})
-        for i in range(0, len(sids), 2000):
-            sent_col.update(ids=sids[i:i + 2000], metadatas=smds[i:i + 2000])
-        with s.store.transaction() as c:
-            c.executemany("UPDATE index_state SET meta_hash=? WHERE gen=? AND record_id=?", [(p[2], gen, p[0]) for p in pending])
-        updated += len(pending)
-        pending.clear()
-
-    for row in _stream(s.store.conn, q, (gen, shard)):
-        md = V.record_metadata({"id": row[0], "year": row[1], "design": row[2]}, (row[3] or "").split(",") if row[3] else [])
-        h = V.meta_hash(md)
-        if h != row[4]:
-            pending.append((row[0], md, h, row[5]))
-            if len(pending) >= 200:
-                flush()
-    flush()
-    return updated
-
-
 def _stream(conn, q: str, params: tuple, batch: int = 2000):
     """Rows of Q (first column records.id) in pages: bounded memory, no cursor held across writes."""
     last = ""
@@ -396,7 +342,7 @@ def _stream(conn, q: str, params: tuple, batch: int = 2000):
 
 
 def _embed_pending(s: _Session, gen: str) -> tuple[int, int, int, float, int]:
-    from index.progress import progress_bar
+    from synth.progress import progress_bar
 
     store = s.store
     where = ("NOT EXISTS (SELECT 1 FROM index_state st WHERE st.gen=? AND st.record_id=records.id "
@@ -463,9 +409,6 @@ def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, shard: int, ma
     prev_rows = store.conn.execute(f"SELECT record_id, sentences, shard FROM index_state WHERE gen=? AND record_id IN ({marks})", (gen, *ids)).fetchall()
     prev = {r[0]: r[1] for r in prev_rows}
     home = {rid: shard for rid in ids} | {r[0]: r[2] for r in prev_rows}
-    srcs = {}
-    for rid, src in store.conn.execute(f"SELECT record_id, group_concat(DISTINCT source) FROM provenance WHERE record_id IN ({marks}) GROUP BY record_id", ids):
-        srcs[rid] = src.split(",") if src else []
 
     # Record texts first, then all sentence texts: vecs[:n_rec] and vecs[n_rec:] below rely on this order.
     rec_texts: list[str] = []
@@ -475,14 +418,15 @@ def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, shard: int, ma
     sent_mds: list[dict] = []
     splits: dict[str, list] = {}
     for rec in chunk:
-        md = V.record_metadata(rec, srcs.get(rec["id"], []))
+        # Only the record id: filters read the store (index/vectors.py nearest), never vector metadata.
+        md = {"record_id": rec["id"]}
         rec_mds.append(md)
         rec_texts.append(record_text(rec))
         sents = split_abstract(rec.get("abstract") or "")
         splits[rec["id"]] = sents
         for sen in sents:
             sent_ids.append(f"{rec['id']}:{sen.idx}")
-            sent_mds.append({**md, "idx": sen.idx, "section": sen.section})
+            sent_mds.append({**md, "idx": sen.idx})
             sent_texts.append(sen.text)
     texts = rec_texts + sent_texts
 
@@ -516,10 +460,10 @@ def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, shard: int, ma
                 c.execute("DELETE FROM sentences WHERE record_id=?", (rid,))
                 c.executemany("INSERT INTO sentences(record_id, idx, section, text) VALUES (?,?,?,?)", new)
         c.executemany(
-            "INSERT INTO index_state(gen, record_id, content_hash, meta_hash, sentences, shard) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT(gen, record_id) DO UPDATE SET content_hash=excluded.content_hash, meta_hash=excluded.meta_hash, "
+            "INSERT INTO index_state(gen, record_id, content_hash, sentences, shard) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(gen, record_id) DO UPDATE SET content_hash=excluded.content_hash, "
             "sentences=excluded.sentences, shard=excluded.shard",
-            [(gen, rec["id"], rec["content_hash"], V.meta_hash(md), len(splits[rec["id"]]), home[rec["id"]]) for rec, md in zip(chunk, rec_mds)],
+            [(gen, rec["id"], rec["content_hash"], len(splits[rec["id"]]), home[rec["id"]]) for rec in chunk],
         )
     return n_rec, len(sent_ids), len(prev), dt, tokens, added, set(home.values())
 

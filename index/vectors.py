@@ -16,7 +16,6 @@ Nothing here imports torch: search opens the index with `VectorIndex.open(projec
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Iterator, Sequence
 from urllib.parse import urlparse
 
@@ -118,64 +117,6 @@ def gen_key(pointer: dict) -> str:
     return f"{pointer['location']}|{pointer['records']}"
 
 
-# ---------------------------------------------------------------------- metadata
-def record_metadata(rec: dict, sources: Sequence[str]) -> dict:
-    md: dict = {"record_id": rec["id"], "sources": sorted(sources) or ["unknown"]}
-    if rec.get("year"):
-        md["year"] = int(rec["year"])
-    if rec.get("design"):
-        md["design"] = rec["design"]
-    return md
-
-
-def meta_hash(md: dict) -> str:
-    import hashlib
-
-    payload = json.dumps([md.get("year"), md.get("sources"), md.get("design")], sort_keys=True)
-    return hashlib.sha1(payload.encode()).hexdigest()[:12]
-
-
-@dataclass
-class Filter:
-    """Search filters, applied to vector metadata (year range inclusive; any of sources/designs)."""
-
-    year_from: int | None = None
-    year_to: int | None = None
-    sources: Sequence[str] | None = None
-    designs: Sequence[str] | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self.year_from or self.year_to or self.sources or self.designs)
-
-    def matches(self, md: dict) -> bool:
-        y = md.get("year")
-        if self.year_from and (y is None or y < self.year_from):
-            return False
-        if self.year_to and (y is None or y > self.year_to):
-            return False
-        if self.sources and not set(self.sources) & set(md.get("sources") or ()):
-            return False
-        if self.designs and md.get("design") not in set(self.designs):
-            return False
-        return True
-
-    def where(self) -> dict | None:
-        """The same filter as a Chroma `where` clause, for callers that want it (slow at scale: see query())."""
-        parts: list[dict] = []
-        if self.year_from:
-            parts.append({"year": {"$gte": int(self.year_from)}})
-        if self.year_to:
-            parts.append({"year": {"$lte": int(self.year_to)}})
-        if self.sources:
-            src = [{"sources": {"$contains": s}} for s in self.sources]
-            parts.append(src[0] if len(src) == 1 else {"$or": src})
-        if self.designs:
-            parts.append({"design": {"$in": list(self.designs)}})
-        if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else {"$and": parts}
-
-
 # ---------------------------------------------------------------------- the index
 class VectorIndex:
     """The live record and sentence collections of a project."""
@@ -253,90 +194,69 @@ class VectorIndex:
         return found, mat[[pos[i] for i in found]]
 
     # -------------------------------------------------------------- querying
-    def query(self, vector: np.ndarray, k: int = 10, kind: str = "records", filter: Filter | None = None) -> list[tuple[str, float]]:
-        """Top K (id, cosine similarity) for one query vector, best first.
+    def nearest(self, kind: str, q: np.ndarray, want: int, ok, enough, allowed: set[str] | None = None,
+                snapshot=None) -> list[tuple[str, float, dict]]:
+        """index.vectors.nearest over this index's collection of KIND."""
+        return nearest(kind, q, want, ok, enough, allowed, snapshot, lambda: self.collection(kind))
 
-        Filters are checked against the record store, not Chroma's `where`: at 100,000 vectors
-        `where` costs 115-150 ms per query (it scans metadata before the HNSW search) while an
-        unfiltered HNSW fetch of 200 ids costs ~4 ms. So the HNSW result is over-fetched and
-        filtered by primary key in SQLite, widening the fetch until K hits pass; a filter that
-        almost nothing passes pre-filters ids in SQLite instead (few ids: a cheap exact search).
-        See docs/index.md for the measurements.
-        """
-        col = self.collection(kind)
-        total = self._count(kind)
-        if total == 0 or k <= 0:
-            return []
-        vec = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-        if not filter:
-            return self._hits(col.query(query_embeddings=vec, n_results=min(k, total), include=["distances"]))
-        n = min(total, max(5 * k, 50))
+
+def nearest(kind: str, q: np.ndarray, want: int, ok, enough, allowed: set[str] | None = None, snapshot=None,
+            collection=None) -> list[tuple[str, float, dict]]:
+    """The one vector search `synth search` and `synth similar` run: nearest vectors of KIND
+    (id, cosine similarity, {record_id[, idx]}) whose record passes `ok(record_id)`, best first.
+
+    With a SNAPSHOT (index/snapshot.py: the numpy copy cold searches read) the search is exact and
+    widens until `enough(hits)`; COLLECTION (a callable giving the Chroma collection, so that a
+    search served by the snapshot never imports chromadb) is then never called. Otherwise Chroma's
+    HNSW result is over-fetched and filtered by `ok`, widening up to OVERFETCH_LIMIT: a Chroma
+    `where` would cost 115-150 ms per query at 100,000 vectors (it scans metadata before the HNSW
+    search) against ~4 ms for an unfiltered fetch of 200 ids. A filter that almost nothing passes
+    (ALLOWED, the ids a filter lets through) is pushed into Chroma as ids instead. See docs/index.md.
+    """
+    if snapshot is not None:
+        total, n = snapshot.count(kind), min(snapshot.count(kind), want)
         while True:
-            hits = self._hits(col.query(query_embeddings=vec, n_results=n, include=["distances"]))
-            ok = self._passing([h[0] for h in hits], kind, filter)
-            passed = [h for h in hits if h[0] in ok]
-            if len(passed) >= k or n >= total:
-                return passed[:k]
-            # Widen to what the observed pass rate says is needed; give up early when that is too many.
-            need = int(k * n / len(passed) * 1.5) if passed else OVERFETCH_LIMIT + 1
-            if n >= OVERFETCH_LIMIT or need > OVERFETCH_LIMIT:
-                break
-            n = min(total, max(need, n * 2))
-        allowed = self._allowed_ids(kind, filter)
-        if not allowed:
-            return []
-        return self._hits(col.query(query_embeddings=vec, n_results=min(k, len(allowed)), ids=allowed, include=["distances"]))
+            hits = [_hit(i, sc) for i, sc in snapshot.ranked(kind, q, n)]
+            hits = [h for h in hits if ok(h[2]["record_id"])]
+            if enough(hits) or n >= total:
+                return hits
+            n = min(total, n * 4)
+    col = collection()
+    total = col.count()
+    if total == 0:
+        return []
+    vec = [np.asarray(q, dtype=np.float32).tolist()]
+    n = min(total, want)
+    while True:
+        hits = [h for h in _hits(col.query(query_embeddings=vec, n_results=n, include=["distances"]))
+                if ok(h[2]["record_id"])]
+        if enough(hits) or n >= total:
+            return hits
+        if allowed is None or n >= OVERFETCH_LIMIT:
+            break
+        n = min(total, n * 4)
+    if allowed is None:
+        return hits
+    ids = sorted(r for r in allowed if ok(r))
+    if not ids:
+        return []
+    if kind == "records":
+        res = col.query(query_embeddings=vec, n_results=min(want, len(ids)), ids=ids, include=["distances"])
+    else:
+        res = col.query(query_embeddings=vec, n_results=min(want, total), where={"record_id": {"$in": ids}},
+                        include=["distances"])
+    return [h for h in _hits(res) if ok(h[2]["record_id"])]
 
-    def _count(self, kind: str) -> int:
-        counts = self.__dict__.setdefault("_counts", {})
-        if kind not in counts:
-            counts[kind] = self.collection(kind).count()
-        return counts[kind]
 
-    @staticmethod
-    def _hits(res) -> list[tuple[str, float]]:
-        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
+def _hits(res) -> list[tuple[str, float, dict]]:
+    """(id, cosine similarity, {record_id, idx}) -- parsed from the id (`record_id` or `record_id:idx`):
+    asking Chroma for metadata costs more than the whole vector search at 100k records."""
+    return [_hit(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
 
-    def _conn(self):
-        if getattr(self, "_db", None) is None:
-            import sqlite3
 
-            self._db = sqlite3.connect(f"file:{self.project.db_path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
-        return self._db
-
-    @staticmethod
-    def _filter_sql(filter: Filter) -> tuple[str, list]:
-        sql, params = ["r.merged_into IS NULL"], []
-        if filter.year_from:
-            sql.append("r.year >= ?")
-            params.append(int(filter.year_from))
-        if filter.year_to:
-            sql.append("r.year <= ?")
-            params.append(int(filter.year_to))
-        if filter.designs:
-            sql.append(f"r.design IN ({','.join('?' * len(filter.designs))})")
-            params.extend(filter.designs)
-        if filter.sources:
-            sql.append(f"EXISTS (SELECT 1 FROM provenance p WHERE p.record_id=r.id AND p.source IN ({','.join('?' * len(filter.sources))}))")
-            params.extend(filter.sources)
-        return " AND ".join(sql), params
-
-    def _passing(self, ids: list[str], kind: str, filter: Filter) -> set[str]:
-        """The ids (record or sentence ids) whose record passes FILTER, by primary-key lookups."""
-        rids = {i: (i.rsplit(":", 1)[0] if kind == "sentences" else i) for i in ids}
-        uniq = list(set(rids.values()))
-        cond, params = self._filter_sql(filter)
-        ok = {r[0] for r in self._conn().execute(
-            f"SELECT r.id FROM records r WHERE r.id IN ({','.join('?' * len(uniq))}) AND {cond}", (*uniq, *params))}
-        return {i for i, rid in rids.items() if rid in ok}
-
-    def _allowed_ids(self, kind: str, filter: Filter) -> list[str]:
-        cond, params = self._filter_sql(filter)
-        if kind == "records":
-            q = f"SELECT r.id FROM records r WHERE {cond}"
-        else:
-            q = f"SELECT s.record_id || ':' || s.idx FROM sentences s JOIN records r ON r.id=s.record_id WHERE {cond}"
-        return [r[0] for r in self._conn().execute(q, params)]
+def _hit(vector_id: str, score: float) -> tuple[str, float, dict]:
+    rid, _, idx = vector_id.partition(":")
+    return vector_id, score, ({"record_id": rid, "idx": int(idx)} if idx else {"record_id": rid})
 
 
 OVERFETCH_LIMIT = 800  # an unfiltered fetch of 800 costs ~11 ms at 100k vectors; past that, pre-filter ids

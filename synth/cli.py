@@ -119,8 +119,8 @@ def refuse_conflicting_flags(cmd: click.Command) -> None:
         refuse_conflicting_flags(sub)
 
 _COMMAND_MODULES = [
-    "project", "harvest", "imports", "records", "index", "search",
-    "mechanisms", "tables", "screening", "duplicates", "report", "refresh", "demo",
+    "project", "harvest", "imports", "export", "index", "search",
+    "mechanisms", "tables", "screening", "duplicates", "report", "refresh", "status", "demo", "fakeapi",
 ]
 
 

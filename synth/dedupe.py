@@ -26,6 +26,7 @@ the same year or the next or previous one.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 import re
 import sqlite3
 import unicodedata
@@ -462,8 +463,11 @@ def compare(a: View, b: View) -> Verdict:
 class TitleIndex:
     """Title keys and first authors of live records, blocked by year, loaded lazily from the store."""
 
+    VIEWS = 20_000  # record views kept (LRU): a new record is compared with up to ~240 candidates
+
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
+        self._views: OrderedDict[str, View | None] = OrderedDict()
         self.by_year: dict[int | None, dict[str, str]] = {}
         self.firsts: dict[int | None, dict[str, set[str]]] = {}
         self._loaded: set = set()
@@ -518,7 +522,19 @@ class TitleIndex:
         self._year(year)
         self._put(year, record_id, key, authors or [])
 
+    def view(self, record_id: str) -> View | None:
+        """record_view, cached: rebuilding a view parses every observation of the record, and the
+        same candidates come up for study after study. A write to the record drops it (add/discard)."""
+        if record_id in self._views:
+            self._views.move_to_end(record_id)
+            return self._views[record_id]
+        v = self._views[record_id] = record_view(self.conn, record_id)
+        if len(self._views) > self.VIEWS:
+            self._views.popitem(last=False)
+        return v
+
     def discard(self, record_id: str) -> None:
+        self._views.pop(record_id, None)
         for block in self.by_year.values():
             block.pop(record_id, None)
         for firsts in self.firsts.values():
@@ -533,8 +549,9 @@ def fuzzy_matches(store, rec) -> tuple[list[tuple[str, Verdict]], list[tuple[str
     mine = view_of([obs])
     first = family_name(rec.authors[0]) if rec.authors else ""
     same, unsure = [], []
-    for cand in store.titles().candidates(title_key(rec.title), rec.year, first):
-        view = record_view(store.conn, cand)
+    titles = store.titles()
+    for cand in titles.candidates(title_key(rec.title), rec.year, first):
+        view = titles.view(cand)
         if view is None:
             continue
         verdict = compare(view, mine)

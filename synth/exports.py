@@ -56,10 +56,7 @@ def iter_export_records(store, project=None, mechanism: str | None = None, inclu
         from synth.tables import check_mechanism
 
         check_mechanism(project, mechanism)
-        cands = [r[0] for r in store.conn.execute(
-            "SELECT DISTINCT record_id FROM codes WHERE kind='mechanism' AND code=? UNION "
-            "SELECT DISTINCT record_id FROM curation WHERE decision='accept' AND code=?", (mechanism, mechanism))]
-        wanted = {rid for rid in cands if any(m["id"] == mechanism for m in codes.record_mechanisms(store, rid))}
+        wanted = codes.records_with(store, mechanism)
     for rec in store.iter_records():
         if rec["id"] in excluded or (wanted is not None and rec["id"] not in wanted):
             continue
@@ -114,10 +111,12 @@ def write_ris(records, fh: TextIO) -> int:
         def set_header(self, count):  # no "1." counter lines between entries: some readers choke on them
             return None
 
+    from synth.store import chunked
+
     n = 0
-    for rec in records:
-        fh.write(rispy.dumps([ris_entry(rec)], implementation=Writer))  # one entry at a time: bounded memory
-        n += 1
+    for chunk in chunked(records):  # 500 entries at a time: bounded memory
+        fh.write(rispy.dumps([ris_entry(rec) for rec in chunk], implementation=Writer))
+        n += len(chunk)
     return n
 
 
@@ -172,17 +171,24 @@ def bibtex_entry(rec: dict, used: set[str]):
 
 
 def write_bibtex(records, fh: TextIO) -> int:
+    """Entries written 500 at a time (bounded memory); the entries are built here, so the writer may
+    modify them in place (bibtexparser's default deep-copies every block: most of the export's time)."""
     import bibtexparser
+    from bibtexparser.middlewares.parsestack import default_unparse_stack
     from bibtexparser.writer import BibtexFormat
+
+    from synth.store import chunked
 
     fmt = BibtexFormat()
     fmt.indent = "  "
+    fmt.block_separator = "\n"  # an entry ends with a newline: one blank line between entries
     used: set[str] = set()
     n = 0
-    for rec in records:
-        lib = bibtexparser.Library([bibtex_entry(rec, used)])
-        fh.write(bibtexparser.write_string(lib, bibtex_format=fmt).strip() + "\n\n")
-        n += 1
+    for chunk in chunked(records):
+        lib = bibtexparser.Library([bibtex_entry(rec, used) for rec in chunk])
+        fh.write(bibtexparser.write_string(lib, unparse_stack=default_unparse_stack(allow_inplace_modification=True),
+                                           bibtex_format=fmt).strip() + "\n\n")
+        n += len(chunk)
     return n
 
 
@@ -233,22 +239,20 @@ def write_csl_json(records, fh: TextIO) -> int:
 
 
 # ---------------------------------------------------------------------- JSONL
-def record_json(store, rec: dict) -> dict:
-    """The JSONL export shape: identifiers, bibliographic fields, provenance, codes and screening."""
-    from synth.screening import decision_of
-
+def record_json(rec: dict, sources: list[dict], mechanisms: list[dict], screening: dict | None) -> dict:
+    """The JSONL export shape: identifiers, bibliographic fields, provenance, codes and screening
+    (REC as with_retractions yields it; the rest read for a whole chunk of records by write_jsonl)."""
     out = {k: rec.get(k) for k in ("id", "doi", "pmid", "pmcid", "openalex", "title", "abstract", "authors",
                                    "year", "journal", "pub_types", "keywords", "mesh", "language", "url")}
-    out["sources"] = store.provenance(rec["id"])
+    out["sources"] = sources
     out["content_hash"] = rec["content_hash"]
     out["relevance"] = rec.get("relevance")
     out["design"] = rec.get("design")
-    out["mechanisms"] = record_mechanisms(store, rec["id"])
-    out["screening"] = decision_of(store, rec["id"])
-    from synth import retractions as R
-
-    out["retraction"] = rec["retraction"] if "retraction" in rec else R.retraction_of(store, rec["id"])
-    out["retraction_notice"] = rec["retraction_notice"] if "retraction_notice" in rec else R.notice_of(store, rec["id"])
+    out["mechanisms"] = [{"id": m["id"], "name": m.get("name"), "score": m.get("score"), "curated": bool(m.get("curated")),
+                          "evidence": m.get("evidence") or []} for m in mechanisms]
+    out["screening"] = screening
+    out["retraction"] = rec.get("retraction")
+    out["retraction_notice"] = rec.get("retraction_notice")
     return out
 
 
@@ -271,20 +275,20 @@ def with_retractions(store, records) -> Iterator[dict]:
         yield rec
 
 
-def record_mechanisms(store, record_id: str) -> list[dict]:
-    try:
-        from synth.mechanisms import codes
-    except ImportError:  # the mechanisms package is optional for a bare export
-        return []
-    return [{"id": m["id"], "name": m.get("name"), "score": m.get("score"), "curated": bool(m.get("curated")),
-             "evidence": m.get("evidence") or []} for m in codes.record_mechanisms(store, record_id)]
-
-
 def write_jsonl(records, fh: TextIO, store) -> int:
+    """One JSON object a line; provenance, codes and screening read per chunk of 500 records, not per record."""
+    from synth.mechanisms.codes import mechanisms_of
+    from synth.screening import decisions_of
+    from synth.store import chunked
+
     n = 0
-    for rec in records:
-        fh.write(json.dumps(record_json(store, rec), ensure_ascii=False) + "\n")
-        n += 1
+    for chunk in chunked(records):
+        ids = [r["id"] for r in chunk]
+        prov, mechs, decided = store.provenance_of_many(ids), mechanisms_of(store, ids), decisions_of(store, ids)
+        for rec in chunk:
+            rid = rec["id"]
+            fh.write(json.dumps(record_json(rec, prov[rid], mechs.get(rid, []), decided.get(rid)), ensure_ascii=False) + "\n")
+            n += 1
     return n
 
 

@@ -123,15 +123,10 @@ class _Progress:
     """One rich progress bar per source on stderr, fed by SourceRun.on_change."""
 
     def __init__(self, names):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from synth.progress import progress_bar
 
-        self.progress = Progress(
-            TextColumn("[bold]{task.fields[source]:<10}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=False,
-        )
-        self.tasks = {n: self.progress.add_task(n, total=None, source=n, info="starting") for n in names}
+        self.progress = progress_bar(info=True)
+        self.tasks = {n: self.progress.add_task(f"{n:<10}", total=None, info="starting") for n in names}
 
     def start(self):
         self.progress.start()

@@ -128,9 +128,14 @@ def changes(store, excluded: set[str], tops: dict[str, dict], limit: int = 200) 
                           (previous["finished_at"] or previous["started_at"], previous["id"], previous["finished_at"] or previous["started_at"]))
     else:
         where, params, upd = "1=1", (), 0
-    recs = [r for r in store.iter_records(where, params) if r["id"] not in excluded]
     groups: dict[str, list] = defaultdict(list)
-    for r in recs:
+    count = 0
+    for r in store.iter_records(where, params):
+        if r["id"] in excluded:
+            continue
+        count += 1
+        for heavy in ("abstract", "keywords", "mesh", "pub_types"):  # a citation needs none of them: memory stays small
+            r.pop(heavy, None)
         top = tops.get(r["id"])
         groups[top["name"] if top else "No mechanism coded"].append(r)
     out_groups = []
@@ -138,7 +143,7 @@ def changes(store, excluded: set[str], tops: dict[str, dict], limit: int = 200) 
         rs.sort(key=lambda r: (-(r.get("year") or 0), r["id"]))
         out_groups.append({"name": name, "count": len(rs), "records": [citation(r) for r in rs[:limit]],
                            "more": max(0, len(rs) - limit)})
-    return {"message": None, "latest": latest, "previous": previous, "count": len(recs), "updated": upd, "groups": out_groups}
+    return {"message": None, "latest": latest, "previous": previous, "count": count, "updated": upd, "groups": out_groups}
 
 
 # ---------------------------------------------------------------------- the page

@@ -174,7 +174,6 @@ CREATE TABLE IF NOT EXISTS index_state(
   gen TEXT NOT NULL,            -- '<location>|<records collection>': one row per embedded record
   record_id TEXT NOT NULL,
   content_hash TEXT NOT NULL,   -- records.content_hash when embedded: unchanged records are skipped
-  meta_hash TEXT NOT NULL,      -- year/sources/design as written to the vector metadata
   sentences INTEGER NOT NULL,   -- sentence vectors written: ids record_id:0 .. record_id:(n-1)
   shard INTEGER NOT NULL DEFAULT 0,  -- the sentence shard holding them (index/shards.py)
   PRIMARY KEY(gen, record_id)
@@ -232,10 +231,18 @@ def _backfill_retractions(conn: sqlite3.Connection) -> None:
     backfill(conn)
 
 
+def _drop_vector_metadata_hash(conn: sqlite3.Connection) -> None:
+    """Version 3: vectors carry only their record id (search filters read the store), so the hash of
+    the year/sources/design metadata once written beside each vector goes."""
+    if "meta_hash" in _columns(conn, "index_state"):
+        conn.execute("ALTER TABLE index_state DROP COLUMN meta_hash")
+
+
 # (version, what it does, step). Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "baseline: every table and column of synth 0.x databases", _baseline),
     (2, "retraction signals read from provenance stored before retractions were tracked", _backfill_retractions),
+    (3, "index_state.meta_hash dropped: vectors no longer carry year/sources/design", _drop_vector_metadata_hash),
 ]
 VERSION = MIGRATIONS[-1][0]
 

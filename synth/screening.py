@@ -136,6 +136,17 @@ def decision_of(store, record_id: str) -> dict | None:
     return dict(row) if row else None
 
 
+def decisions_of(store, record_ids: list[str]) -> dict[str, dict]:
+    """{record_id: decision_of} for the records of RECORD_IDS that have a decision, in chunks."""
+    out = {}
+    for i in range(0, len(record_ids), 500):
+        chunk = record_ids[i:i + 500]
+        for r in store.conn.execute(f"SELECT record_id, decision, reason, at FROM screening WHERE record_id IN "
+                                    f"({','.join('?' * len(chunk))})", chunk):
+            out[r[0]] = {"decision": r[1], "reason": r[2], "at": r[3]}
+    return out
+
+
 def list_decisions(store) -> list[dict]:
     rows = store.conn.execute(
         "SELECT s.record_id, s.decision, s.reason, s.at, r.title, r.year, r.doi, r.pmid "

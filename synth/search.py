@@ -366,57 +366,9 @@ class Searcher:
         return fused, c
 
     def _dense(self, kind: str, q, ok, want: int, allowed: set[str] | None, enough) -> list[tuple[str, float, dict]]:
-        """Nearest vectors of KIND passing `ok`, best first: over-fetch the unfiltered HNSW result
-        and widen until `enough(hits)`; a filter that almost nothing passes is pushed into Chroma."""
-        from index.vectors import OVERFETCH_LIMIT
+        from index.vectors import nearest
 
-        snap = self.snapshot
-        if snap is not None:  # exact search over the snapshot: widen until enough pass the filter
-            total, n = snap.count(kind), min(snap.count(kind), want)
-            while True:
-                hits = [self._hit(i, sc) for i, sc in snap.ranked(kind, q, n)]
-                hits = [h for h in hits if ok(h[2]["record_id"])]
-                if enough(hits) or n >= total:
-                    return hits
-                n = min(total, n * 4)
-        col = self.vectors.collection(kind)
-        total = col.count()
-        if total == 0:
-            return []
-        vec = [q.tolist()]
-        n = min(total, want)
-        while True:
-            hits = [h for h in self._query(col, vec, n) if ok(h[2].get("record_id") or h[0])]
-            if enough(hits) or n >= total:
-                return hits
-            if allowed is None or n >= OVERFETCH_LIMIT:
-                break
-            n = min(total, n * 4)
-        if allowed is None:
-            return hits
-        ids = sorted(r for r in allowed if ok(r))
-        if not ids:
-            return []
-        if kind == "records":
-            res = col.query(query_embeddings=vec, n_results=min(want, len(ids)), ids=ids, include=["distances"])
-        else:
-            res = col.query(query_embeddings=vec, n_results=min(want, total), where={"record_id": {"$in": ids}},
-                            include=["distances"])
-        return [h for h in self._hits(res) if ok(h[2].get("record_id") or h[0])]
-
-    def _query(self, col, vec, n):
-        return self._hits(col.query(query_embeddings=vec, n_results=n, include=["distances"]))
-
-    @staticmethod
-    def _hits(res) -> list[tuple[str, float, dict]]:
-        """(id, cosine similarity, {record_id, idx}) -- parsed from the id (`record_id` or `record_id:idx`):
-        asking Chroma for metadata costs more than the whole vector search at 100k records."""
-        return [Searcher._hit(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
-
-    @staticmethod
-    def _hit(vector_id: str, score: float) -> tuple[str, float, dict]:
-        rid, _, idx = vector_id.partition(":")
-        return vector_id, score, ({"record_id": rid, "idx": int(idx)} if idx else {"record_id": rid})
+        return nearest(kind, q, want, ok, enough, allowed, self.snapshot, lambda: self.vectors.collection(kind))
 
     def _dense_records(self, q, allowed, banned, ok, n) -> list[tuple[str, float]]:
         hits = self._dense("records", q, ok, n + len(banned), allowed, lambda h: len(h) >= n)

@@ -156,33 +156,24 @@ def new_records(store, since: str | None) -> tuple[str, list[dict]]:
     return desc, list(_records(store, *where))
 
 
-def _mechanisms_of(store):
-    """record id -> [(mechanism id, name)], with human curation applied when the coder provides it."""
-    try:
-        from synth.mechanisms.codes import record_mechanisms
-    except ImportError:
-        record_mechanisms = None
-    if record_mechanisms is not None:
-        return lambda rid: [(m["id"], m.get("name") or m["id"]) for m in record_mechanisms(store, rid)]
-
-    def auto(rid):
-        return [(r[0], r[0]) for r in store.conn.execute(
-            "SELECT code FROM codes WHERE record_id = ? AND idx = -1 AND kind = 'mechanism' ORDER BY score DESC", (rid,))]
-    return auto
-
-
 def _records(store, where: str, params: tuple):
-    mechs = _mechanisms_of(store)
-    excluded = {r[0] for r in store.conn.execute("SELECT record_id FROM screening WHERE decision = 'exclude'")}
+    """The records `synth new` lists, with sources and mechanisms (curation applied) read per chunk."""
+    from synth.mechanisms.codes import mechanisms_of
     from synth.retractions import notice_ids, retracted_ids
+    from synth.screening import excluded_ids
+    from synth.store import chunked
 
-    retracted, notices = retracted_ids(store), notice_ids(store)
-    for rec in store.iter_records(where, params):
-        m = mechs(rec["id"])
-        yield {"id": rec["id"], "title": rec["title"], "year": rec["year"], "doi": rec["doi"], "pmid": rec["pmid"],
-               "created_at": rec["created_at"], "created_run": rec["created_run"], "excluded": rec["id"] in excluded,
-               "retracted": rec["id"] in retracted, "retraction_notice": rec["id"] in notices,
-               "sources": store.sources_of(rec["id"]), "mechanisms": [i for i, _ in m], "mechanism_names": dict(m)}
+    excluded, retracted, notices = excluded_ids(store), retracted_ids(store), notice_ids(store)
+    for chunk in chunked(store.iter_records(where, params)):
+        ids = [r["id"] for r in chunk]
+        mechs, prov = mechanisms_of(store, ids), store.provenance_of_many(ids)
+        for rec in chunk:
+            m = [(x["id"], x.get("name") or x["id"]) for x in mechs.get(rec["id"], [])]
+            yield {"id": rec["id"], "title": rec["title"], "year": rec["year"], "doi": rec["doi"], "pmid": rec["pmid"],
+                   "created_at": rec["created_at"], "created_run": rec["created_run"], "excluded": rec["id"] in excluded,
+                   "retracted": rec["id"] in retracted, "retraction_notice": rec["id"] in notices,
+                   "sources": sorted({p["source"] for p in prov[rec["id"]]}), "mechanisms": [i for i, _ in m],
+                   "mechanism_names": dict(m)}
 
 
 def group_by_mechanism(records: list[dict]) -> dict[str, list[dict]]:
@@ -206,3 +197,32 @@ def newly_retracted(store, since: str | None = None) -> tuple[str, list[dict]]:
                 or (kind == "date" and at >= value):
             out.append(_brief(store, info))
     return desc, sorted(out, key=lambda r: (r["known_since"] or "", r["id"]))
+
+
+def status_report(project) -> dict:
+    """`synth status`: last runs, each source's window, counts, store–index agreement and open errors."""
+    from synth.lock import ProjectLock
+
+    store = project.store()
+    try:
+        return {
+            "project": str(project.root),
+            "running": ProjectLock(project.lock_path).holder(),
+            "runs": [run_brief(r) for r in last_runs(store)],
+            "windows": windows(project, store),
+            "counts": counts(store),
+            "index": agreement(project),
+            "errors": open_errors(store),
+        }
+    finally:
+        store.close()
+
+
+def agreement(project) -> dict:
+    """Store vs index, without repairing; never fails `status` itself."""
+    try:
+        from index.indexer import check
+
+        return check(project, repair=False, progress=False)
+    except Exception as e:  # noqa: BLE001 - status must report, not crash
+        return {"ok": False, "error": f"{type(e).__name__}: {e}"}

@@ -301,6 +301,17 @@ class Store:
         )
         return [dict(r) for r in rows]
 
+    def provenance_of_many(self, record_ids: list[str]) -> dict[str, list[dict]]:
+        """{record_id: provenance rows as provenance() gives them} for many records, in chunks."""
+        out: dict[str, list[dict]] = {rid: [] for rid in record_ids}
+        for i in range(0, len(record_ids), 500):
+            chunk = record_ids[i:i + 500]
+            for r in self.conn.execute(
+                    "SELECT record_id, source, source_id, database, first_seen, fetched_at, run_id FROM provenance "
+                    f"WHERE record_id IN ({','.join('?' * len(chunk))}) ORDER BY record_id, first_seen, source", chunk):
+                out[r[0]].append({k: r[k] for k in ("source", "source_id", "database", "first_seen", "fetched_at", "run_id")})
+        return out
+
     def iter_records(self, where: str = "", params: tuple = (), batch: int = 500) -> Iterator[dict]:
         """Live records in id order, streamed in batches (never the whole corpus in memory)."""
         last = ""
@@ -356,9 +367,6 @@ class Store:
                                        f"({','.join('?' * len(chunk))}) ORDER BY record_id, idx", chunk):
                 out[r[0]].append({"idx": r[1], "section": r[2], "text": r[3], "role": r[4]})
         return out
-
-    def sources_of(self, record_id: str) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT DISTINCT source FROM provenance WHERE record_id=? ORDER BY source", (record_id,))]
 
     # ------------------------------------------------------------------ runs
     def start_run(self, kind: str) -> int:
@@ -471,3 +479,15 @@ def row_to_dict(row: sqlite3.Row) -> dict:
 
 
 __all__ = ["Store", "Outcome", "InvalidRecord", "row_to_dict"]
+
+
+def chunked(items, n: int = 500) -> Iterator[list]:
+    """Lists of N items from any iterable (the last one shorter): batch reads over a streamed corpus."""
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

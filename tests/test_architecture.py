@@ -19,12 +19,12 @@ RANK = {STORE: 0, HARVEST: 1, INDEX: 1, SYNTHESIS: 2, CLI: 3}
 STORE_MODULES = {
     "synth", "synth.errors", "synth.records", "synth.normalize", "synth.versioned", "synth.lock", "synth.schema",
     "synth.store", "synth.dedupe", "synth.duplicates", "synth.retractions", "synth.screening", "synth.project",
-    "synth.sentences", "synth.design", "synth.citations", "synth.spreadsheet", "synth.highlight",
+    "synth.sentences", "synth.progress", "synth.design", "synth.citations", "synth.spreadsheet", "synth.highlight",
 }
 
 
 def layer(module: str) -> str:
-    if module == "synth.cli" or module.startswith("synth.commands") or module == "synth.demo":
+    if module == "synth.cli" or module.startswith("synth.commands"):
         return CLI
     if module.startswith("spiders"):
         return HARVEST

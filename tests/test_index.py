@@ -74,7 +74,7 @@ def test_sync_embeds_records_and_sentences_and_writes_sentence_rows(indexed):
     assert rows(p, "SELECT idx, section, text FROM sentences WHERE record_id=? ORDER BY idx", (rec["id"],)) == want
     assert rows(p, "SELECT COUNT(*) FROM sentences WHERE role IS NOT NULL") == [(0,)]
     got = idx.sentences.get(ids=[f"{rec['id']}:0"], include=["metadatas"])["metadatas"][0]
-    assert got["record_id"] == rec["id"] and got["idx"] == 0 and got["year"] == rec["year"] and got["sources"] == ["pubmed"]
+    assert got == {"record_id": rec["id"], "idx": 0}  # filters read the store, not vector metadata
     assert idx.records.metadata["synth_model"] == "all-MiniLM-L6-v2" and idx.records.metadata["synth_dim"] == 384
 
 
@@ -100,6 +100,11 @@ def test_each_stored_vector_is_the_embedding_of_its_own_text(indexed):
     assert np.allclose(got[[ids.index(i) for i in sids]], want, atol=1e-3)
 
 
+def top(idx, q, k, kind="records", ok=lambda rid: True, allowed=None, snapshot=None) -> list[str]:
+    """Ids of the K nearest vectors through VectorIndex.nearest, the path `synth search` runs."""
+    return [h[0] for h in idx.nearest(kind, q, k, ok, lambda hits: len(hits) >= k, allowed, snapshot)][:k]
+
+
 def test_search_snapshot_matches_chroma_and_is_invalidated_by_writes(tmp_path, onnx_cache):
     """The numpy snapshot used by cold searches gives Chroma's top-10, and is never used stale."""
     from index.query_encoder import QueryEncoder
@@ -114,7 +119,7 @@ def test_search_snapshot_matches_chroma_and_is_invalidated_by_writes(tmp_path, o
         assert snap is not None and snap.count("records") == 12 and snap.count("sentences") == idx.sentences.count()
         for q in QueryEncoder.for_project(p).encode(QUERIES):
             for kind in ("records", "sentences"):
-                assert [i for i, _ in snap.ranked(kind, q, 10)] == [h[0] for h in idx.query(q, k=10, kind=kind)]
+                assert top(idx, q, 10, kind, snapshot=snap) == top(idx, q, 10, kind)
         s.upsert(_changed(Record.from_dict(json.loads(s.conn.execute("SELECT data FROM provenance LIMIT 1").fetchone()[0])),
                           "A wholly new abstract about peer navigators in school counselling."))
     from index import indexer
@@ -144,15 +149,15 @@ def test_onnx_query_path_top10_identical_to_sentence_transformers(indexed):
     assert np.abs(onnx - st).max() < 1e-4
     for kind in ("records", "sentences"):
         for a, b in zip(onnx, st):
-            assert [h[0] for h in idx.query(a, k=10, kind=kind)] == [h[0] for h in idx.query(b, k=10, kind=kind)]
+            assert top(idx, a, 10, kind) == top(idx, b, 10, kind)
 
 
 def test_query_encoder_and_vector_index_do_not_import_torch(indexed):
     p, _ = indexed
-    code = ("import sys; from index.query_encoder import QueryEncoder; from index.vectors import VectorIndex, Filter; "
+    code = ("import sys; from index.query_encoder import QueryEncoder; from index.vectors import VectorIndex; "
             "from synth.project import load_project; p = load_project(sys.argv[1]); "
             "v = QueryEncoder.for_project(p).encode(['peer mentors'])[0]; "
-            "hits = VectorIndex.open(p).query(v, k=5, filter=Filter(year_from=2000)); "
+            "hits = VectorIndex.open(p).nearest('records', v, 5, lambda rid: True, lambda h: len(h) >= 5)[:5]; "
             "print(len(hits), 'torch' in sys.modules, 'sentence_transformers' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(p.root)], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.split() == ["5", "False", "False", "False"]
@@ -166,16 +171,15 @@ def test_filtered_query_returns_exact_top_k_of_matching_records(indexed):
     years = sorted(r[0] for r in rows(p, "SELECT year FROM records"))
     cut = years[len(years) // 2]
     q = QueryEncoder.for_project(p).encode(["peer workers and hope"])[0]
-    hits = idx.query(q, k=5, filter=V.Filter(year_from=cut))
     allowed = {r[0] for r in rows(p, "SELECT id FROM records WHERE year >= ?", (cut,))}
     ids, mat = idx.get_vectors(sorted(allowed), kind="records")
     brute = [ids[i] for i in np.argsort(-(mat @ q))[:5]]
-    assert [h[0] for h in hits] == brute
-    assert idx.query(q, k=5, filter=V.Filter(sources=["crossref"])) == []  # all stored from pubmed
-    sent_hits = idx.query(q, k=7, kind="sentences", filter=V.Filter(year_to=cut))
+    assert top(idx, q, 5, ok=allowed.__contains__, allowed=allowed) == brute
+    assert top(idx, q, 5, ok=lambda rid: False, allowed=set()) == []  # a filter nothing passes
     up_to_cut = {r[0] for r in rows(p, "SELECT id FROM records WHERE year <= ?", (cut,))}
+    sent_hits = top(idx, q, 7, "sentences", ok=up_to_cut.__contains__, allowed=up_to_cut)
     assert up_to_cut != set(years) and len(sent_hits) == 7
-    assert all(h[0].rsplit(":", 1)[0] in up_to_cut for h in sent_hits)  # every sentence from a record the filter allows
+    assert all(h.rsplit(":", 1)[0] in up_to_cut for h in sent_hits)  # every sentence from a record the filter allows
 
 
 def test_iter_sentence_vectors_pages_everything_once(indexed):
@@ -228,9 +232,8 @@ def test_incremental_change_merge_and_metadata(tmp_path, onnx_cache):
     assert not idx.records.get(ids=[gone])["ids"]
     assert not idx.sentences.get(where={"record_id": gone})["ids"]
     assert rows(p, "SELECT COUNT(*) FROM sentences WHERE record_id=?", (gone,)) == [(0,)]
-    # The survivor's sources changed (crossref joined) without re-embedding unless its text changed.
-    md = idx.records.get(ids=[survivor], include=["metadatas"])["metadatas"][0]
-    assert md["sources"] == ["crossref", "pubmed"]
+    # The survivor's sources changed (crossref joined): nothing in the index depends on them.
+    assert idx.records.get(ids=[survivor], include=["metadatas"])["metadatas"][0] == {"record_id": survivor}
     assert check(p, progress=False)["ok"]
 
 
@@ -323,10 +326,10 @@ def test_selective_filter_falls_back_to_prefiltered_ids_exactly(indexed, monkeyp
     year = rows(p, "SELECT year FROM records ORDER BY year LIMIT 1")[0][0]
     allowed = {r[0] for r in rows(p, "SELECT id FROM records WHERE year = ?", (year,))}
     q = QueryEncoder.for_project(p).encode(["peer support"])[0]
-    hits = idx.query(q, k=4, kind="sentences", filter=V.Filter(year_from=year, year_to=year))
+    hits = top(idx, q, 4, "sentences", ok=allowed.__contains__, allowed=allowed)
     sids = [f"{r}:{i}" for r, i in rows(p, "SELECT record_id, idx FROM sentences") if r in allowed]
     ids, mat = idx.get_vectors(sids)
-    assert [h[0] for h in hits] == [ids[i] for i in np.argsort(-(mat @ q))[:4]]
+    assert hits == [ids[i] for i in np.argsort(-(mat @ q))[:4]]
 
 
 def test_an_index_too_large_for_a_snapshot_is_searched_through_chroma(tmp_path, onnx_cache, monkeypatch):

@@ -75,7 +75,7 @@ def test_index_search_and_check_through_a_chroma_server(tmp_path, chroma_server,
     assert type(idx.client).__name__ != "PersistentClient" and idx.records.count() == 5
     assert idx.sentences.count() == out["sentences"] > 5
     q = QueryEncoder.for_project(p).encode([recs[2].title])[0]
-    top = idx.query(q, k=1)[0][0]
+    top = idx.nearest("records", q, 1, lambda rid: True, lambda hits: len(hits) >= 1)[0][0]
     with p.store() as s:
         assert s.get(top)["title"] == recs[2].title  # a record's own title finds it first
     assert sync(p, progress=False)["embedded"] == 0

@@ -72,7 +72,7 @@ def test_second_refresh_changes_nothing_and_starts_from_the_last_window(refreshe
     rc, again, err = refresh_json(project)
     assert rc == 0, err
     assert again["totals"] == ZERO
-    assert again["index"]["metadata_updated"] == 0 and again["lexical"]["rebuilt"] is False
+    assert again["index"]["embedded"] == 0 and again["lexical"]["rebuilt"] is False
     overlap = 7
     for since, until in again["windows"].values():
         assert until == date.today().isoformat()

@@ -116,6 +116,22 @@ def test_table_output_for_people(indexed):
     assert "Peer navigators for young people" in out and "RCT" in out
 
 
+def test_results_at_80_columns_are_stacked_with_whole_identifiers(indexed):
+    project, ids = indexed
+    results = search_json(project, "peer support for young people", "-k", "8")
+    r = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["--project", str(project.root), "search",
+                                                      "peer support for young people", "-k", "8"])
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    for res in results:  # every id, DOI and PMID on one line, as the next command takes it
+        for ident in filter(None, (res["id"], res.get("doi"), res.get("pmid"))):
+            assert any(ident in line for line in lines), ident
+    assert "NEAR MISS" in r.stdout  # the markers survive the narrow layout
+    wide = [line for line in lines if len(line) > 80]
+    assert all(any(res["id"] in line or (res.get("doi") or "\0") in line for res in results) for line in wide), wide
+    assert "┃" not in r.stdout and len(lines) < 12 * len(results)  # no squeezed table: 92 lines for 5 before
+
+
 def test_near_misses_and_protocols_are_marked_in_every_view(indexed):
     project, ids = indexed
     res = {r["id"]: r for r in search_json(project, "peer support for young people", "-k", "8")}

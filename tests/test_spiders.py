@@ -95,7 +95,7 @@ def test_happy_path_every_record_stored_once_with_provenance(tmp_path, api, corp
         assert everywhere
         for r in everywhere[:5]:
             rid = next(iter(studies[r["key"]]))
-            assert store.sources_of(rid) == sorted(SOURCES)
+            assert sorted({p["source"] for p in store.provenance(rid)}) == sorted(SOURCES)
         # structured abstracts keep their labels, markup-free
         rec = store.get(next(iter(studies[everywhere[0]["key"]])))
         assert "<" not in rec["abstract"] and "jats" not in rec["abstract"]

@@ -1,60 +1,10 @@
-"""`synth demo`: the whole pipeline on the bundled sample, offline.
-`synth fakeapi`: serve a corpus through local fake PubMed / Europe PMC / OpenAlex / Crossref APIs."""
+"""`synth demo`: the whole pipeline on the bundled sample, offline (library half: synth/demo.py)."""
 
 from __future__ import annotations
 
-import json
-import threading
-
 import click
 
-from synth.errors import SynthError
-
-
-@click.command("fakeapi")
-@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
-              help="Port on 127.0.0.1 (0 picks a free one).")
-@click.option("--corpus", "corpus_file", type=click.Path(dir_okay=False),
-              help="Corpus JSONL (default: the bundled sample).")
-@click.option("--generate", type=click.IntRange(1, 1_000_000), metavar="N",
-              help="Serve N generated studies instead of a corpus file.")
-@click.option("--error-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of requests answered 500/429.")
-@click.option("--retry-after", default=1.0, show_default=True, type=click.FloatRange(0), help="Retry-After on 429s.")
-@click.option("--burst-500", default=0, type=click.IntRange(0), help="First N requests per source answer 500.")
-@click.option("--delay", default=0.0, type=click.FloatRange(0), help="Seconds added to every response.")
-@click.option("--esearch-ceiling", default=9999, show_default=True, type=click.IntRange(1),
-              help="PubMed ESearch's paging limit.")
-def fakeapi_cmd(port, corpus_file, generate, error_rate, retry_after, burst_500, delay, esearch_ceiling):
-    """Serve a corpus through local fake bibliographic APIs until Ctrl-C.
-
-    Prints each source's base_url; paste the printed [sources.*] lines into synth.toml
-    to harvest from the local server instead of the real APIs."""
-    from synth.fakeapi import FakeAPIServer, Faults, generate_corpus, load_sample_corpus
-
-    if corpus_file and generate:
-        raise SynthError("give either --corpus or --generate, not both")
-    try:
-        corpus = generate_corpus(generate) if generate else load_sample_corpus(corpus_file)
-    except (OSError, ValueError, json.JSONDecodeError) as e:
-        raise SynthError(f"cannot read the corpus: {e}") from None
-    faults = Faults(error_rate=error_rate, retry_after=retry_after, burst_500=burst_500, delay=delay,
-                    esearch_ceiling=esearch_ceiling)
-    try:
-        api = FakeAPIServer(corpus, faults=faults, port=port).start()
-    except OSError as e:
-        raise SynthError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
-    try:
-        counts = {s: len(api.records(s)) for s in ("pubmed", "europepmc", "openalex", "crossref")}
-        click.echo(f"Serving {len(corpus)} studies on {api.url}  (Ctrl-C to stop)")
-        for source, n in counts.items():
-            click.echo(f"\n[sources.{source}]\nbase_url = \"{api.base_url(source)}\"   # {n} records")
-        click.echo("", nl=True)
-        threading.Event().wait()  # until Ctrl-C
-    except KeyboardInterrupt:
-        pass
-    finally:
-        api.stop()
-        click.echo(f"Stopped after {len(api.requests)} requests.", err=True)
+from synth.commands import render
 
 
 @click.command("demo")
@@ -67,11 +17,38 @@ def demo_cmd(ctx, directory, query):
     Serves the sample through local fake APIs, harvests it with the real spiders,
     indexes, codes mechanisms, searches, and writes the review table and report.
     Running it again refreshes incrementally."""
+    import shutil
+    import sys
     from pathlib import Path
 
-    from synth.demo import DEMO_QUERY, run_demo
+    from synth import demo
+    from synth.mechanisms.overview import overview
 
-    run_demo(ctx, Path(directory), query or DEMO_QUERY)
+    def say(text: str) -> None:
+        click.secho(f"\n==> {text}", bold=True, err=True)
+
+    root = Path(directory)
+    project, created = demo.demo_project(root)
+    if created:
+        click.echo(f"Created review project {root}/", err=True)
+    ctx.obj.project_dir, ctx.obj._project = str(project.root), project
+    summary = demo.refresh_from_sample(project, progress=True, say=say)
+    render.harvest_table(summary.get("harvest") or {})
+    say("Mechanisms in the sample (synth mechanisms)")
+    render.mechanism_summary(overview(project))
+    query = query or demo.DEMO_QUERY
+    say(f'Search (synth search "{query}" -k 5)')
+    results, stems = demo.search_sample(project, query)
+    render.search_results(None, results, stems=stems)
+    say("Review tables and report")
+    for p in demo.write_outputs(project):
+        click.echo(f"Wrote {p}")
+    activate = ""
+    if shutil.which("synth") is None:  # run as .venv/bin/synth (e.g. by `make demo`): say how to get `synth` on PATH
+        activate = f". {Path(sys.executable).parent / 'activate'} && "
+    click.echo(f"\nDone. Try: {activate}cd {root} && synth search \"peer navigator\"; "
+               "synth evidence hope_role_modelling; synth status. Curate in out/review.xlsx (sheet "
+               "'Evidence (curate here)'), then: synth code --from out/review.xlsx")
 
 
-COMMANDS = [fakeapi_cmd, demo_cmd]
+COMMANDS = [demo_cmd]

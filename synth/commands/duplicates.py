@@ -8,6 +8,7 @@ import sys
 import click
 
 from synth.cli import pass_ctx
+from synth.commands import render
 
 
 @click.group("duplicates", invoke_without_command=True)
@@ -60,13 +61,6 @@ def _short(rec: dict) -> str:
     return f"{rec.get('title') or ''}\n{who} · {rec.get('year') or '?'} · {where or 'no journal'}"
 
 
-def _console():
-    from rich.console import Console
-
-    out = Console()
-    return out if out.is_terminal else Console(width=140)  # piped: do not squeeze into 80 columns
-
-
 def _print_pairs(rows: list[dict]) -> None:
     from rich.table import Table
 
@@ -82,7 +76,7 @@ def _print_pairs(rows: list[dict]) -> None:
     for n, r in enumerate(rows, 1):
         t.add_row(str(n), r["a"]["id"], _short(r["a"]), f"score {r['score']:.1f}")
         t.add_row("", r["b"]["id"], _short(r["b"]), r["reasons"], end_section=True)
-    _console().print(t, markup=False)
+    render.console().print(t, markup=False)
 
 
 def _print_decisions(rows: list[dict]) -> None:
@@ -96,7 +90,7 @@ def _print_decisions(rows: list[dict]) -> None:
         t.add_column(col, no_wrap=True)
     for r in rows:
         t.add_row(r["a"], r["b"], r["status"], (r["decided_at"] or "")[:10])
-    _console().print(t, markup=False)
+    render.console().print(t, markup=False)
 
 
 @duplicates_cmd.command("merge")

@@ -8,11 +8,9 @@ import sys
 import click
 
 from synth.cli import pass_ctx
+from synth.commands import render
 from synth.errors import EXIT_PARTIAL
 
-COLUMNS = [("requests", "requests"), ("seen", "records seen"), ("new", "new"), ("updated", "updated"),
-           ("merged", "duplicates merged"), ("unchanged", "unchanged"), ("quarantined", "quarantined"),
-           ("failed_requests", "failed requests")]
 
 
 @click.command("harvest")
@@ -42,33 +40,13 @@ def harvest_cmd(ctx, sources, since, until, max_records, as_json, quiet):
         for row in summary.values():
             click.echo(json.dumps(row, ensure_ascii=False))
     else:
-        print_table(summary)
+        render.harvest_table(summary, title="Harvest summary")
     failed = [name for name, s in summary.items() if s["status"] != "ok"]
     if failed:
         for name in failed:
             first = summary[name]["errors"][0] if summary[name]["errors"] else "failed"
             click.echo(f"Error: {name}: {first}", err=True)
         sys.exit(EXIT_PARTIAL)
-
-
-def print_table(summary: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="Harvest summary")
-    table.add_column("source")
-    for _, label in COLUMNS:
-        table.add_column(label, justify="right")
-    table.add_column("status")
-    for name, s in summary.items():
-        status = "[green]ok[/green]" if s["status"] == "ok" else "[red]failed[/red]"
-        if s.get("capped"):
-            status += " (--max)"
-        table.add_row(name, *(str(s[k]) for k, _ in COLUMNS), status)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)
-    console.print(table)
 
 
 COMMANDS = [harvest_cmd]

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from synth.cli import pass_ctx
+from synth.commands import render
 
 FORMAT_CHOICES = ["auto", "ris", "nbib", "bibtex", "csv", "jsonl"]
 _SHOW_PROBLEMS = 20
@@ -58,28 +59,17 @@ def _store_with_progress(store, parsed, run_id, quiet: bool) -> dict:
     total = sum(r.entries for _, r in parsed)
     if quiet or total < 200:
         return store_results(store, parsed, run_id)
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    from synth.progress import progress_bar
 
-    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("import", total=total)
+    with progress_bar() as bar:
+        task = bar.add_task("Importing", total=total, unit="records")
         return store_results(store, parsed, run_id, progress=lambda n: bar.advance(task, n))
 
 
 def _print_summary(summary: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    out, err = Console(), Console(stderr=True)
-    if not out.is_terminal:  # piped or captured: do not squeeze file names into 80 columns
-        out = Console(width=160)
+    out, err = render.console(), render.console(stderr=True)
     table = Table(title="Import summary")
     table.add_column("file", overflow="fold")
     table.add_column("format")

@@ -10,10 +10,10 @@ import json
 import click
 
 from synth.cli import pass_ctx
+from synth.commands import render
 
 
 def _echo_summary(title: str, rows: list[tuple[str, object]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, show_header=False, title_justify="left")
@@ -21,7 +21,7 @@ def _echo_summary(title: str, rows: list[tuple[str, object]]) -> None:
     table.add_column(justify="right")
     for k, v in rows:
         table.add_row(k, f"{v:,}" if isinstance(v, int) else str(v))
-    Console().print(table)
+    render.console().print(table)
 
 
 @click.command("index")
@@ -45,7 +45,7 @@ def index_cmd(ctx, model, chroma_url, rebuild, as_json, quiet):
         f"Index ({summary['model']}, {summary['location']})",
         [("records in store", summary["records"]), ("embedded", summary["embedded"]),
          ("  of which changed", summary["changed"]), ("skipped (unchanged)", summary["skipped_unchanged"]),
-         ("removed (merged/deleted)", summary["removed"]), ("metadata updated", summary["metadata_updated"]),
+         ("removed (merged/deleted)", summary["removed"]),
          ("sentences embedded", summary["sentences"]), ("BM25 index", "rebuilt" if lexical["rebuilt"] else "current"),
          ("records coded", coding["coded"]), ("  near misses flagged", coding.get("near_misses", 0)),
          ("seconds", summary["seconds"])],

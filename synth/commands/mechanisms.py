@@ -7,17 +7,12 @@ import json
 import click
 
 from synth.cli import pass_ctx, notes_uncoded
+from synth.commands import render
 from synth.errors import SynthError
 
 
 def _out(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
-
-
-def _console():
-    from rich.console import Console
-
-    return Console()
 
 
 # ---------------------------------------------------------------------- theory
@@ -97,10 +92,7 @@ def theory_add(ctx, mechanism_id, name, description, phrases, examples_opt, from
 @notes_uncoded
 def mechanisms_cmd(ctx, as_json, recode, force):
     """Evidence by mechanism: records, fragments, top outcomes and contexts; emergent candidates."""
-    from synth.mechanisms.codes import relevance_min, summary
-    from synth.screening import excluded_ids
-    from synth.mechanisms.emergent import list_clusters
-    from synth.mechanisms.theory import load_theory
+    from synth.mechanisms.overview import overview
 
     if recode:
         from synth.mechanisms.pipeline import code_project
@@ -109,49 +101,14 @@ def mechanisms_cmd(ctx, as_json, recode, force):
         if not as_json:
             click.echo(f"Coded {s['coded']} record(s) ({s['near_misses']} near misses flagged; "
                        f"{s['skipped_unindexed']} awaiting `synth index`) in {s['seconds']} s.", err=True)
-    theory = load_theory(ctx.project)
-    with ctx.project.store() as store:
-        if store.get_meta("mechanisms.theory_hash") is None:
-            raise SynthError("nothing coded yet; run `synth index` (or `synth refresh`)")
-        stale = store.get_meta("mechanisms.theory_hash") != theory.hash
-        rows = summary(store, excluded_ids(store))
-        emergent = list_clusters(store)
-        rmin = relevance_min(store)
-        near = store.near_misses(rmin)
+    o = overview(ctx.project)
     if as_json:
-        for r in rows:
+        for r in o["mechanisms"]:
             _out({"type": "mechanism", **r})
-        for e in emergent:
+        for e in o["emergent"]:
             _out({"type": "emergent", **e})
         return
-    from rich.table import Table
-    from rich.markup import escape
-
-    con = _console()
-    t = Table(title="Evidence by mechanism", show_lines=False)
-    for col, kw in (("mechanism", {}), ("records", {"justify": "right"}), ("fragments", {"justify": "right"}),
-                    ("uncertain", {"justify": "right"}), ("top outcomes", {}), ("top contexts", {})):
-        t.add_column(col, **kw)
-    for r in rows:
-        t.add_row(f"[bold]{escape(r['id'])}[/]\n{escape(r['name'])}", str(r["records"]), str(r["fragments"]), str(r["uncertain"]),
-                  ", ".join(f"{o['id']} ({o['records']})" for o in r["top_outcomes"]) or "-",
-                  ", ".join(f"{c['id']} ({c['records']})" for c in r["top_contexts"]) or "-")
-    con.print(t)
-    if emergent:
-        e = Table(title="Emergent candidates (promote with `synth theory add ID --from-emergent E…`)")
-        for col in ("candidate", "distinctive terms", "sentences", "records", "example"):
-            e.add_column(col)
-        for c in emergent:
-            ex = c["examples"][0]["text"] if c["examples"] else ""
-            e.add_row(c["id"], escape(", ".join(c["terms"])), str(c["sentences"]), str(c["records"]), escape(ex[:120]))
-        con.print(e)
-    else:
-        con.print("No emergent candidates yet.")
-    if any(r["uncertain"] for r in rows):
-        con.print("Uncertain fragments are borderline calls: review them first with `synth evidence M --uncertain`.")
-    con.print(f"{near} record(s) flagged as near misses (relevance < {rmin}); they carry no codes.")
-    if stale:
-        con.print("[yellow]theory.yaml changed since the last coding: run `synth mechanisms --recode`.[/]")
+    render.mechanism_summary(o)
 
 
 # ---------------------------------------------------------------------- evidence
@@ -180,7 +137,7 @@ def evidence_cmd(ctx, mechanism, outcome, context, uncertain, as_json, include_e
         return
     from rich.markup import escape
 
-    con = _console()
+    con = render.console()
     mid = frags[0]["mechanism"] if frags else mechanism
     kind = "uncertain fragment(s)" if uncertain else "fragment(s)"
     con.print(f"[bold]{escape(mid)}[/] {escape(theory.names().get(mid, mid))}: {len(frags)} {kind} "
@@ -267,7 +224,7 @@ def code_cmd(ctx, record, mechanism, outcome, context, decision, sentence, note,
         return
     from rich.markup import escape
 
-    con = _console()
+    con = render.console()
     rel = codes["relevance"]
     con.print(f"[bold]{rid}[/] relevance {rel if rel is not None else 'not coded'}" + (" [red](near miss)[/]" if codes["near_miss"] else ""))
     for kind in ("mechanisms", "outcomes", "contexts"):

@@ -9,6 +9,7 @@ import sys
 import click
 
 from synth.cli import pass_ctx
+from synth.commands import render
 from synth.errors import SynthError
 
 
@@ -72,7 +73,6 @@ def _list(rows: list[dict], as_json: bool, as_csv: bool) -> None:
         for r in rows:
             w.writerow(neutralise_row([r["record_id"], r["decision"], r["reason"], r.get("title") or ""]))
         return
-    from rich.console import Console
     from rich.table import Table
 
     if not rows:
@@ -84,7 +84,7 @@ def _list(rows: list[dict], as_json: bool, as_csv: bool) -> None:
     for r in rows:
         rid = r["record_id"] + (f" → {r['merged_into']}" if r.get("merged_into") else "")
         t.add_row(rid, r["decision"], r["reason"], str(r.get("year") or ""), r.get("title") or "", r["at"][:10])
-    Console().print(t, markup=False)
+    render.console().print(t, markup=False)
 
 
 COMMANDS = [screen_cmd]

@@ -13,6 +13,7 @@ import sys
 import click
 
 from synth.cli import notes_uncoded, pass_ctx
+from synth.commands import render
 from synth.details import record_details
 
 _DESIGN_HELP = ("rct, quasi_experimental, cohort, cross_sectional, qualitative, mixed_methods, systematic_review, "
@@ -92,7 +93,7 @@ def search_cmd(ctx, query, k, year_from, year_to, sources, designs, mechanisms, 
     elif as_csv:
         _write_csv(results)
     else:
-        _print_results(query, results, groups, stems=stems)
+        render.search_results(None, results, groups, stems=stems)
 
 
 @click.command("show")
@@ -135,7 +136,7 @@ def similar_cmd(ctx, ref, k, year_from, year_to, sources, designs, mechanisms, i
     elif as_csv:
         _write_csv(results)
     else:
-        _print_results(f"records similar to {rec['id']}: {rec['title']}", results, None, similar=True)
+        render.search_results(f"records similar to {rec['id']}: {rec['title']}", results, None, similar=True)
 
 
 def _group_by_mechanism(s, results: list[dict]) -> list[dict]:
@@ -185,15 +186,6 @@ def _write_csv(results) -> None:
         w.writerow(row)
 
 
-def _retraction_short(info: dict | None) -> str:
-    """'2025-03-05 · notice PMID 35990900' for the results table."""
-    if not info:
-        return ""
-    notice = (f"notice PMID {info['notice_pmid']}" if info.get("notice_pmid")
-              else f"notice doi:{info['notice_doi']}" if info.get("notice_doi") else "")
-    return " · ".join(x for x in (info.get("date") or "", notice) if x)
-
-
 def _retraction_text(info: dict | None) -> str:
     """'2024-03-05; notice PMID 39000171' (empty when not retracted)."""
     if not info:
@@ -202,84 +194,6 @@ def _retraction_text(info: dict | None) -> str:
             f"notice doi:{info['notice_doi']}" if info.get("notice_doi") else "",
             "per " + ", ".join(info.get("sources") or []) if info.get("sources") else ""]
     return "; ".join(b for b in bits if b)
-
-
-def _console():
-    from rich.console import Console
-
-    return Console()
-
-
-def _citation(r: dict) -> str:
-    ids = []
-    if r.get("doi"):
-        ids.append(f"doi:{r['doi']}")
-    if r.get("pmid"):
-        ids.append(f"PMID {r['pmid']}")
-    return " · ".join(ids)
-
-
-def _results_table(results, stems: set[str], similar: bool):
-    from rich.markup import escape
-    from rich.table import Table
-
-    from synth import highlight
-    from synth.design import LABELS
-
-    t = Table(show_lines=True, expand=True)
-    t.add_column("#", justify="right", no_wrap=True)
-    t.add_column("Study", ratio=2)
-    t.add_column("Year", no_wrap=True)
-    t.add_column("Design", no_wrap=True)
-    if not similar:
-        t.add_column("Best-matching evidence", ratio=3)
-    t.add_column("Score", justify="right", no_wrap=True)
-    for r in results:
-        study = f"[bold]{highlight.mark_rich(r['title'], stems)}[/bold]"
-        badges, notes = [], []
-        if r.get("retracted"):
-            badges.append("[bold white on red] RETRACTED [/bold white on red]")
-            detail = _retraction_short(r.get("retraction"))
-            notes += [f"[red]{escape(detail)}[/red]"] if detail else []
-        elif r.get("retraction_notice"):
-            badges.append("[bold red]RETRACTION NOTICE[/bold red]")
-        if r.get("near_miss"):
-            badges.append("[bold black on yellow] NEAR MISS [/bold black on yellow]")
-            rel = r.get("relevance")
-            notes.append(f"[yellow]relevance {rel:.2f}, below the coder's threshold: likely off the review question[/yellow]")
-        if r.get("protocol"):
-            badges.append("[bold white on blue] PROTOCOL [/bold white on blue]")
-            notes.append("[blue]a planned study: no results yet[/blue]")
-        study = " ".join([*badges, study]) + "".join(f"\n{n}" for n in notes)
-        meta = " ".join(x for x in (escape(r.get("first_author") or ""), escape(r.get("journal") or "")) if x)
-        study += f"\n[dim]{meta}[/dim]" if meta else ""
-        study += f"\n[cyan]{escape(r['id'])}[/cyan] [dim]{escape(_citation(r))}[/dim]"
-        if r.get("mechanisms"):
-            study += f"\n[magenta]{escape(', '.join(r['mechanisms']))}[/magenta]"
-        row = [str(r["rank"]), study, str(r.get("year") or ""), LABELS.get(r.get("design") or "", r.get("design") or "")]
-        if not similar:
-            section = f"[dim]{escape(r['snippet_section'].title())}:[/dim] " if r.get("snippet_section") else ""
-            row.append(section + highlight.mark_rich(r.get("snippet") or "", stems))
-        row.append(f"{r['score']:.3f}")
-        t.add_row(*row)
-    return t
-
-
-def _print_results(query, results, groups, similar: bool = False, stems: set[str] = frozenset()) -> None:
-    from rich.markup import escape
-
-    con = _console()
-    if not results:
-        click.echo("No results." + ("" if similar else " Try other words, or fewer filters."), err=True)
-        return
-    if groups is None:
-        if similar:
-            con.print(f"[bold]{escape(query)}[/bold]")
-        con.print(_results_table(results, stems, similar))
-        return
-    for g in groups:
-        con.rule(f"[bold magenta]{escape(g['name'])}[/bold magenta] [dim]({len(g['results'])})[/dim]")
-        con.print(_results_table(g["results"], stems, similar))
 
 
 def _retraction_line(info: dict) -> str:
@@ -309,11 +223,12 @@ def _notice_line(info: dict) -> str:
 
 def _print_record(d: dict) -> None:
     from rich.markup import escape
+    from rich.padding import Padding
     from rich.table import Table
 
     from synth.design import LABELS
 
-    con = _console()
+    con = render.console()
     con.rule(f"[bold]{escape(d['id'])}[/bold]")
     if d.get("retraction"):
         con.print(f"[bold white on red]{escape(_retraction_line(d['retraction']))}[/bold white on red]")
@@ -349,6 +264,21 @@ def _print_record(d: dict) -> None:
             + (" [curated]" if m.get("curated") else "") for m in d["mechanisms"])))
     con.print(facts)
 
+    if render.narrow(con):
+        con.print("[bold]Provenance[/bold]")
+        for p in d["provenance"]:
+            render.line(con, "  " + escape("  ".join(str(p.get(k) or "") for k in ("source", "source_id", "database")).strip()))
+            con.print(escape(f"      first seen {p.get('first_seen') or ''} · fetched {p.get('fetched_at') or ''}"
+                             + (f" · run {p['run_id']}" if p.get("run_id") else "")), highlight=False)
+        con.print("[bold]Evidence sentences[/bold]")
+        for s in d["sentences"]:
+            codes = ", ".join(c["code"] for c in s.get("codes") or [] if c["kind"] == "mechanism")
+            head = " · ".join(x for x in (s.get("section") or "", s.get("role") or "") if x)
+            con.print(f"[bold]{s['idx']:>3}[/bold] [dim]{escape(head)}[/dim]", highlight=False)
+            con.print(Padding(escape(s["text"]), (0, 0, 0, 4), expand=False), highlight=False)
+            if codes:
+                render.line(con, f"    [magenta]{escape(codes)}[/magenta]")
+        return
     prov = Table(title="Provenance", title_justify="left", expand=False)
     for col in ("source", "source id", "database", "first seen", "fetched", "run"):
         prov.add_column(col)

@@ -47,15 +47,23 @@ def _study_contexts(ctxs: dict[str, dict], roles: dict[int, str]) -> list[str]:
 def study_configurations(store, theory, mechanism: str | None = None, skip: set[str] = frozenset()) -> list[dict]:
     """Every study's configurations (primary, review; protocols give none). SKIP: record ids to leave out."""
     eff = {rid: m for rid, m in effective_mechanisms(store).items() if rid not in skip}
-    rids = sorted(eff)
-    if not rids:
-        return []
+    lex = outcome_lexicon(theory)
+    out_name = {o.id: o.name for o in theory.outcomes}
+    configs: list[dict] = []
+    from synth.store import chunked
+
+    # Per chunk of studies: records, sentences and codes of a few hundred at a time, so memory
+    # holds the configurations, not the whole coded corpus's text.
+    for rids in chunked(sorted(eff)):
+        configs += _configurations(store, rids, eff, lex, out_name, mechanism)
+    return configs
+
+
+def _configurations(store, rids, eff, lex, out_name, mechanism) -> list[dict]:
     outs = effective_kind_codes(store, "outcome", rids)
     ctxs = effective_kind_codes(store, "context", rids)
     recs = store.records_by_id(rids)
     sents = store.sentences_of_many(rids)
-    lex = outcome_lexicon(theory)
-    out_name = {o.id: o.name for o in theory.outcomes}
     configs = []
     for rid in rids:
         rec = recs.get(rid)

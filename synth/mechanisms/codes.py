@@ -133,24 +133,42 @@ def codes_by_sentence(store, record_id: str) -> dict[int, list[dict]]:
     return out
 
 
+def records_with(store, mechanism: str) -> set[str]:
+    """Ids of the records coded with MECHANISM once curation is applied."""
+    from synth.mechanisms.curation import candidates_for
+
+    cands = sorted(candidates_for(store, mechanism) | {rid for rid, _, code, _ in _auto_codes(store, mechanism)})
+    return {rid for rid, mechs in effective_mechanisms(store, cands).items() if mechanism in mechs} if cands else set()
+
+
+def _auto_codes(store, mechanism: str):
+    yield from store.conn.execute("SELECT record_id, idx, code, score FROM codes WHERE kind='mechanism' AND code=?",
+                                  (mechanism,))
+
+
 def record_mechanisms(store, record_id: str) -> list[dict]:
     """[{"id","name","score","curated","evidence":[{"idx","section","text","role"}]}], best first."""
+    return mechanisms_of(store, [record_id]).get(record_id, [])
+
+
+def mechanisms_of(store, record_ids: list[str]) -> dict[str, list[dict]]:
+    """record_mechanisms for many records at once ({record_id: [...]}, only coded records): a few
+    queries per 500 records, so an export or `synth new` over the whole corpus stays linear and quick."""
     names = theory_names(store)["mechanisms"]
-    mechs = effective_mechanisms(store, [record_id]).get(record_id, {})
-    if not mechs:
-        return []
-    sents = _sentences(store, record_id)
-    order = list(names)
-    out = []
-    for code, m in mechs.items():
-        ev = []
-        for i in m["evidence"]:
-            if i in sents:
-                s = dict(sents[i])
-                s["role"] = s["role"] or ""
-                ev.append(s)
-        out.append({"id": code, "name": names.get(code, code), "score": m["score"], "curated": m["curated"], "evidence": ev})
-    out.sort(key=lambda d: (-d["score"], order.index(d["id"]) if d["id"] in order else 99, d["id"]))
+    order = {mid: n for n, mid in enumerate(names)}
+    out: dict[str, list[dict]] = {}
+    for chunk in _chunks(list(record_ids)):
+        eff = effective_mechanisms(store, chunk)
+        sents = store.sentences_of_many([rid for rid in chunk if rid in eff])
+        for rid, mechs in eff.items():
+            by_idx = {s["idx"]: s for s in sents.get(rid, [])}
+            rows = []
+            for code, m in mechs.items():
+                ev = [{**by_idx[i], "role": by_idx[i]["role"] or ""} for i in m["evidence"] if i in by_idx]
+                rows.append({"id": code, "name": names.get(code, code), "score": m["score"], "curated": m["curated"],
+                             "evidence": ev})
+            rows.sort(key=lambda d: (-d["score"], order.get(d["id"], 99), d["id"]))
+            out[rid] = rows
     return out
 
 

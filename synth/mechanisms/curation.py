@@ -125,6 +125,12 @@ def notes(store) -> dict[tuple[str, int, str], str]:
     return out
 
 
+def candidates_for(store, mechanism: str) -> set[str]:
+    """Records a person accepted MECHANISM for (record level or one sentence)."""
+    return {r[0] for r in store.conn.execute("SELECT DISTINCT record_id FROM curation WHERE decision='accept' AND code=?",
+                                             (stored_code("mechanism", mechanism),))}
+
+
 def decisions_of(store, record_id: str) -> list[dict]:
     """A person's decisions on one record (idx, code, decision, at)."""
     return [dict(r) for r in store.conn.execute("SELECT idx, code, decision, at FROM curation WHERE record_id=? "

@@ -123,13 +123,11 @@ def _code_batches(store, coder, vectors, pending, theory, model, batch, progress
 
     bar = None
     if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-        from rich.console import Console
+        from synth.progress import progress_bar
 
-        bar = Progress(TextColumn("coding mechanisms"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=False)
+        bar = progress_bar()
     with bar or nullcontext():
-        task = bar.add_task("code", total=len(pending)) if bar else None
+        task = bar.add_task("Coding mechanisms", total=len(pending), unit="records") if bar else None
         for start in range(0, len(pending), batch):
             chunk = pending[start:start + batch]
             ids = [rid for rid, _ in chunk]

@@ -65,13 +65,17 @@ def evidence_rows(store, theory, skip: set[str] = frozenset(), mechanism: str | 
     noted = notes(store)
     rows = []
 
+    cites: dict[str, str] = {}
+
     def add(rid, idx, kind, code, status, score):
         s = next((x for x in sents.get(rid, []) if x["idx"] == idx), None)
         if s is None or rid not in recs:
             return
+        if rid not in cites:
+            cites[rid] = short_citation(recs[rid])
         rows.append({"record_id": rid, "sentence": idx, "kind": kind, "code": code, "name": names.get(code, code),
                      "status": status, "score": round(score, 3) if score is not None else "", "role": s["role"] or "",
-                     "linked": "; ".join(linked.get((rid, idx, code), [])), "citation": short_citation(recs[rid]),
+                     "linked": "; ".join(linked.get((rid, idx, code), [])), "citation": cites[rid],
                      "quote": s["text"], "decision": "", "change_to": "", "note": noted.get((rid, idx, stored_code(kind, code)), "")})
 
     for rid, mechs in eff.items():

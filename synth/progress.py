@@ -1,4 +1,5 @@
-"""Progress bars on stderr (rich): count, rate and ETA; silent when disabled."""
+"""The one progress-bar builder (rich, on stderr): count, rate and ETA; silent when disabled.
+Used by harvest (one bar per source), import, embedding and coding."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:,.1f} {unit}/s" if speed else f"- {unit}/s", style="progress.data.speed")
 
 
-def progress_bar(enabled: bool = True, console: Console | None = None) -> Progress:
+def progress_bar(enabled: bool = True, console: Console | None = None, info: bool = False) -> Progress:
+    """A bar per task: description, bar, done/total, rate, elapsed, ETA; with INFO, the task's
+    `info` field (e.g. a source's request and merge counts) instead of the rate."""
+    middle = [TextColumn("{task.fields[info]}")] if info else [RateColumn()]
     return Progress(
         SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        RateColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        *middle, TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
         console=console or Console(stderr=True), disable=not enabled, transient=False,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from synth.cli import OutputPath, pass_ctx, notes_uncoded
-from synth.exports import FORMATS, record_json  # noqa: F401 - record_json is part of this module's API
+from synth.exports import FORMATS
 
 _BY_EXT = {".ris": "ris", ".bib": "bibtex", ".bibtex": "bibtex", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "csl-json"}
 
