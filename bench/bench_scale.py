@@ -1,6 +1,6 @@
 """Commands that read the corpus, at 20,000 and 100,000 records (issue 15).
 
-    nice -n 10 python bench/bench_scale.py --sizes 20000 100000            # seeded corpora
+    nice -n 10 python bench/bench_scale.py --sizes 20000 100000            # seeded (100,000: copies)
     nice -n 10 python bench/bench_scale.py --harvest --sizes 20000         # harvested from the fake APIs
 
 Each corpus is indexed and coded by synth itself with a tiny one-layer embedder (embedding is
@@ -10,8 +10,9 @@ runs in its own process, as a user runs it, and its wall time and peak RSS (from
 process alone) are recorded. Results: bench/results/scale.json, quoted in docs/scale.md.
 
 Two ways to fill the store:
-  seeded (default): N generated records (abstracts recombined from the sample corpus's
-    sentences, bench/corpus.py) bulk-inserted, then `synth index` embeds and codes them;
+  seeded (default): 20,000 generated records (abstracts recombined from the sample corpus's
+    sentences, bench/corpus.py) bulk-inserted, then `synth index` embeds and codes them; larger N
+    are copies of that coded corpus (replicated_project: coding 100,000 takes hours here);
   --harvest: the local fake APIs serve N generated studies (synth.fakeapi.generate_corpus)
     and `synth refresh` harvests (with cross-source de-duplication), indexes and codes them,
     as a cron job would; the harvest time is itself a figure.
@@ -117,6 +118,39 @@ def seeded_project(n: int, tiny: str) -> tuple[Path, dict]:
     return root, built
 
 
+def replicated_project(n: int, tiny: str) -> tuple[Path, dict]:
+    """N = k × 20,000 records: the coded 20,000-record corpus copied k times under new ids, rows of
+    every table the read commands use (records, provenance, sentences, codes, fit, screening).
+    Coding 100,000 records here would take hours on 2 cores and is not what is measured; the copies'
+    vectors are not in the index, so `synth search` is timed on the 20,000 (bench_search_cold.py
+    measures search at 100,000) and `status` reports the copies as not indexed."""
+    import sqlite3
+
+    base_root, base = seeded_project(20000, tiny)
+    root = WORK / f"copies{n}"
+    marker = root / "bench-index.json"
+    if marker.exists():
+        return root, json.loads(marker.read_text())
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(base_root, root)
+    (root / "bench-index.json").unlink()
+    con = sqlite3.connect(root / "data" / "synth.db")
+    cols = {t: [r[1] for r in con.execute(f"PRAGMA table_info({t})")] for t in
+            ("records", "provenance", "sentences", "codes", "sentence_fit", "screening")}
+    renamed = {"records": {"id", "doi"}, "provenance": {"source_id", "record_id"}}
+    with con:
+        for k in range(1, n // 20000):
+            for table, names in cols.items():
+                sel = [f"{c} || '.c{k}'" if c in renamed.get(table, {"record_id"}) else c for c in names]
+                con.execute(f"INSERT INTO {table}({', '.join(names)}) SELECT {', '.join(sel)} FROM {table} "
+                            f"WHERE {'id' if table == 'records' else 'record_id'} NOT LIKE '%.c%'")
+    con.close()
+    built = {"records": n, "copies_of": 20000, "screening_decisions": base["screening_decisions"] * (n // 20000)}
+    marker.write_text(json.dumps(built))
+    return root, built
+
+
 def screen_some(root: Path) -> int:
     """A reviewer's screening so far: 1 decision in 100, made through `synth screen --from`."""
     from synth.project import load_project
@@ -169,7 +203,8 @@ def top_mechanism(root: Path) -> str:
 
 
 def bench_size(n: int, tiny: str, repeat: int, harvest: bool) -> dict:
-    root, built = (harvested_project if harvest else seeded_project)(n, tiny)
+    make = harvested_project if harvest else seeded_project if n == 20000 else replicated_project
+    root, built = make(n, tiny)
     out = WORK / f"out{n}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)

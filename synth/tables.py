@@ -20,7 +20,7 @@ from pathlib import Path
 
 from synth.errors import SynthError
 from synth.citations import citation, short_citation
-from synth.spreadsheet import fit_cell, neutralise_row
+from synth.spreadsheet import FORMULA_TRIGGERS, fit_cell, neutralise_row
 
 FORMATS = ("csv", "xlsx", "md", "html", "json")
 _EXT = {".csv": "csv", ".xlsx": "xlsx", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
@@ -309,11 +309,16 @@ def to_xlsx(t: Tables, path: Path) -> None:
         for r in rows:
             cells = []
             for v in neutralise_row(r):
-                c = WriteOnlyCell(ws, value=fit_cell(v))
-                c.alignment = wrap
-                if isinstance(c.value, str):
-                    c.data_type = "s"  # never a formula, whatever the text
-                cells.append(c)
+                v = fit_cell(v)
+                if isinstance(v, str) and (len(v) > 30 or v.startswith(FORMULA_TRIGGERS)):
+                    # A styled cell costs ~10× a plain value: only text long enough to wrap, and any
+                    # text that could read as a formula (typed as a string: never a formula).
+                    c = WriteOnlyCell(ws, value=v)
+                    c.alignment = wrap
+                    if isinstance(v, str):
+                        c.data_type = "s"
+                    v = c
+                cells.append(v)
             ws.append(cells)
     wb.save(path)
 
