@@ -261,6 +261,9 @@ def to_html(t: Tables, title: str = "CMOC review table") -> str:
     return _jinja_env().get_template("table.html.j2").render(t=t, title=title, counts=counts_line(t), no_link=NO_LINK)
 
 
+EXCEL_ROWS = 1_048_576  # rows in a worksheet, the header included
+
+
 def to_xlsx(t: Tables, path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -281,6 +284,10 @@ def to_xlsx(t: Tables, path: Path) -> None:
     if t.retracted:
         sheets.append(("Retracted (left out)", ["Citation", "Retraction", "Record id"],
                        [[c["text"], c["retraction"], c["id"]] for c in t.retracted], {"Citation": 90, "Retraction": 60}))
+    for name, _, rows, _ in sheets:
+        if len(rows) >= EXCEL_ROWS:  # caught before writing: openpyxl would fail half-way through the file
+            raise SynthError(f"the sheet {name!r} would have {len(rows):,} rows, more than Excel's {EXCEL_ROWS - 1:,}; "
+                             "write CSV instead (-o review.csv) or one mechanism at a time (--mechanism M)")
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDE7F0")
     decide = PatternFill("solid", fgColor="FFF4CC")
@@ -346,16 +353,28 @@ def write_table(project, path, fmt: str | None = None, mechanism: str | None = N
     t = build_tables(project, mechanism, evidence=fmt in ("xlsx", "csv", "json"))
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
-        to_xlsx(t, path)
+        _replace(path, lambda tmp: to_xlsx(t, tmp))
     elif fmt == "csv":
         # utf-8-sig: the BOM makes Excel read the file as UTF-8 (names like Nørgaard, Öztürk).
-        path.write_text(to_csv(t), encoding="utf-8-sig", newline="")
-        summary_path(path).write_text(summary_csv(t), encoding="utf-8-sig", newline="")
-        evidence_path(path).write_text(evidence_csv(t), encoding="utf-8-sig", newline="")
+        for target, text in ((path, to_csv(t)), (summary_path(path), summary_csv(t)), (evidence_path(path), evidence_csv(t))):
+            _replace(target, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8-sig", newline=""))
     else:
         text = {"md": to_md, "html": to_html, "json": to_json}[fmt](t)
-        path.write_text(text, encoding="utf-8")
+        _replace(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return path
+
+
+def _replace(path: Path, write) -> None:
+    """WRITE a temporary file beside PATH, then rename it over PATH: a failure never leaves a
+    half-written file in place of a reviewer's earlier table (and its curation decisions)."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def summary_path(path: Path) -> Path:

@@ -186,3 +186,16 @@ def test_retracted_studies_leave_the_counts(review):
     assert [c["id"] for c in t.retracted] == [ids["forum"]] and t.retracted[0]["retraction"].startswith("RETRACTED")
     md = run(project, "table", "--format", "md")[1]
     assert "1 retracted" in md and "## Retracted studies (left out of every count)" in md
+
+
+def test_a_sheet_too_long_for_excel_is_refused_and_the_old_file_kept(review, monkeypatch):
+    from synth import tables
+
+    project, _ = review
+    path = project.root / "review.xlsx"
+    path.write_bytes(b"the reviewer's earlier sheet, with decisions")
+    monkeypatch.setattr(tables, "EXCEL_ROWS", 3)  # Excel's real limit is 1,048,576 rows
+    code, _, err = run(project, "table", "-o", str(path))
+    assert code == 2 and "more than Excel's" in err and "-o review.csv" in err and "Traceback" not in err
+    assert path.read_bytes() == b"the reviewer's earlier sheet, with decisions"
+    assert [p.name for p in project.root.iterdir() if ".tmp" in p.name] == []

@@ -142,10 +142,10 @@ def evidence_cmd(ctx, mechanism, outcome, context, uncertain, as_json, include_e
     kind = "uncertain fragment(s)" if uncertain else "fragment(s)"
     con.print(f"[bold]{escape(mid)}[/] {escape(theory.names().get(mid, mid))}: {len(frags)} {kind} "
               f"from {len({f['record_id'] for f in frags})} record(s)")
-    for f in frags:
-        tag = " [green](curated)[/]" if f["curated"] else ""
-        con.print(f"• {escape(f['text'])}\n  [dim]{escape(f['citation'])} · sentence {f['idx']} · {f['role'] or '-'} · "
-                  f"{f['score']:.2f}{tag}[/]")
+    width = con.width
+    render.rows(render.wrapped(f"• {f['text']}", width) + "\n  " + click.style(f"{f['citation']} · sentence {f['idx']} · {f['role'] or '-'} · "
+                                                     f"{f['score']:.2f}", dim=True)
+                + (click.style(" (curated)", fg="green") if f["curated"] else "") for f in frags)
     if uncertain and frags:
         con.print(f"[dim]Decide with: synth code ID --mechanism {escape(mid)} --sentence N --accept|--reject[/]")
 

@@ -33,6 +33,22 @@ def line(con, text: str, markup: bool = True) -> None:
     con.print(text, markup=markup, highlight=False, soft_wrap=True)
 
 
+def rows(lines) -> None:
+    """Print many plain lines (one per record or fragment) straight to stdout: rich costs ~0.2 ms a
+    line, 20 s for `synth new` after a 100,000-record first refresh. Styling is click's (ANSI on a
+    terminal, dropped when piped); the terminal wraps long lines, so identifiers are never cut."""
+    import click
+
+    click.echo("\n".join(lines))
+
+
+def wrapped(text: str, width: int, indent: str = "  ") -> str:
+    """TEXT wrapped to WIDTH (textwrap: cheap; words, ids included, never broken)."""
+    import textwrap
+
+    return textwrap.fill(text, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+
+
 # ---------------------------------------------------------------------- harvest
 HARVEST_COLUMNS = [("requests", "requests", "req"), ("seen", "records seen", "seen"), ("new", "new", "new"),
                    ("updated", "updated", "upd"), ("merged", "duplicates merged", "merged"),

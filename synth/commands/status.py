@@ -138,12 +138,14 @@ def new_cmd(ctx, since, only_retracted, as_json):
         names.update(r["mechanism_names"])
     groups = S.group_by_mechanism(records)
     con.print(f"{len(records)} records added since {cutoff}", highlight=False)
+    lines = []
     for mech, recs in groups.items():
-        con.print(f"\n[bold]{escape(names.get(mech, mech))}[/bold] ({len(recs)})", highlight=False)
+        lines.append("\n" + click.style(names.get(mech, mech), bold=True) + f" ({len(recs)})")
         for r in recs:
             flag = ((" [RETRACTED]" if r.get("retracted") else "") + (" [retraction notice]" if r.get("retraction_notice") else "")
                     + (" [excluded]" if r["excluded"] else ""))
-            con.print(f"  {r['id']}  {r['year'] or '    '}  {r['title']}{flag}", markup=False, highlight=False)
+            lines.append(f"  {r['id']}  {r['year'] or '    '}  {r['title']}{flag}")
+    render.rows(lines)
 
 
 @click.command("quarantine")
