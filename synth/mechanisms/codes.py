@@ -138,7 +138,10 @@ def records_with(store, mechanism: str) -> set[str]:
     from synth.mechanisms.curation import candidates_for
 
     cands = sorted(candidates_for(store, mechanism) | {rid for rid, _, code, _ in _auto_codes(store, mechanism)})
-    return {rid for rid, mechs in effective_mechanisms(store, cands).items() if mechanism in mechs} if cands else set()
+    out: set[str] = set()
+    for chunk in _chunks(cands):  # curation applied a chunk at a time: memory holds ids, not codes
+        out |= {rid for rid, mechs in effective_mechanisms(store, chunk).items() if mechanism in mechs}
+    return out
 
 
 def _auto_codes(store, mechanism: str):
