@@ -26,7 +26,7 @@ the same year or the next or previous one.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 import re
 import sqlite3
 import unicodedata
@@ -43,6 +43,7 @@ SAME_AT = 10.0
 UNCERTAIN_AT = 5.0
 TITLE_BLOCK = 72.0  # candidate titles: token_set_ratio at least this (0..100)
 BLOCK_LIMIT = 60  # at most this many title candidates per year block
+AUTHOR_LIMIT = 10  # and this many more with the same first author (those of them with the closest titles)
 GENERIC_TITLE_LEN = 25  # shorter titles ("Editorial", "Peer support") say little on their own
 GENERIC_TITLE_TOKENS = 4
 
@@ -222,13 +223,10 @@ class View:
     numbers: set = field(default_factory=set)  # numbering of each title (tuples)
     preprint_years: set = field(default_factory=set)
 
-    @property
-    def families(self) -> set[str]:
-        return {f for names in self.authors for f in names}
-
-    @property
-    def first_authors(self) -> set[str]:
-        return {names[0] for names in self.authors if names}
+    # derived once by view_of (a view is compared with dozens of candidates)
+    families: set = field(default_factory=set)
+    first_authors: set = field(default_factory=set)
+    generic: bool = True  # every title names no study (see _generic_title)
 
 
 _BRACKETED = re.compile(r"^\[(.*)\][.\s]*$")
@@ -275,6 +273,9 @@ def view_of(observations: list[dict]) -> View:
             except (TypeError, ValueError):
                 pass
         v.kinds.add(kind_of(o.get("title") or "", o.get("pub_types") or ()))
+    v.families = {f for names in v.authors for f in names}
+    v.first_authors = {names[0] for names in v.authors if names}
+    v.generic = all(_generic_title(t) for t in v.titles) if v.titles else True
     return v
 
 
@@ -337,10 +338,6 @@ def _generic_title(key: str) -> bool:
     return all(t in _GENERIC_WORDS or t.isdigit() for t in content)
 
 
-def _generic(view: View) -> bool:
-    return all(_generic_title(t) for t in view.titles) if view.titles else True
-
-
 def _family_overlap(a: set[str], b: set[str]) -> set[str]:
     """Family names in common, allowing spelling variants (Müller/Mueller, a typo) of longer names."""
     shared = a & b
@@ -374,7 +371,7 @@ def compare(a: View, b: View) -> Verdict:
         return Verdict(DISTINCT, -20.0, [f"{names(ka)} vs {names(kb)}"])
     # ---- title
     sim, prefix = title_similarity(a, b)
-    generic = _generic(a) or _generic(b)
+    generic = a.generic or b.generic
     if sim >= 97:
         t = 8.0
     elif sim >= 93:
@@ -460,6 +457,59 @@ def compare(a: View, b: View) -> Verdict:
 
 
 # --------------------------------------------------------------------------- blocking
+def _title_tokens(key: str) -> set[str]:
+    return {t for t in key.split() if len(t) > 2 and t not in _TSTOP}
+
+
+class _Block:
+    """One year's live records: title keys, an inverted index of title tokens, first authors."""
+
+    def __init__(self):
+        self.keys: dict[str, str] = {}
+        self.postings: dict[str, set[str]] = {}
+        self.firsts: dict[str, set[str]] = {}
+        self._entry: dict[str, tuple[set[str], str]] = {}
+
+    def put(self, rid: str, key: str, first: str) -> None:
+        tokens = _title_tokens(key)
+        self.keys[rid] = key
+        self._entry[rid] = (tokens, first)
+        for t in tokens:
+            self.postings.setdefault(t, set()).add(rid)
+        if first:
+            self.firsts.setdefault(first, set()).add(rid)
+
+    def drop(self, rid: str) -> None:
+        if rid not in self._entry:
+            return
+        tokens, first = self._entry.pop(rid)
+        del self.keys[rid]
+        for t in tokens:
+            self.postings[t].discard(rid)
+        if first:
+            self.firsts[first].discard(rid)
+
+    def titles_near(self, key: str) -> dict[str, str]:
+        """The block's titles worth scoring against `key`: those sharing at least two of its informative
+        tokens (one, when it has only one). Scoring every title of the block made a harvest quadratic
+        (docs/scale.md); a title close enough to matter shares most of its words. Tokens in more than
+        a tenth of the block ("peer", "support", "young") tell titles apart too little to block on; a
+        title made only of such words is scored against the whole block."""
+        common = max(50, len(self.keys) // 10)
+        rare = [self.postings[t] for t in _title_tokens(key) if 0 < len(self.postings.get(t, ())) <= common]
+        if not rare:
+            return self.keys
+        need = min(2, len(rare))
+        if need == 1:
+            ids = rare[0]
+        else:
+            counts = Counter()
+            for ids_ in rare:
+                counts.update(ids_)
+            ids = [rid for rid, c in counts.items() if c >= need]
+        return {rid: self.keys[rid] for rid in ids}
+
+
 class TitleIndex:
     """Title keys and first authors of live records, blocked by year, loaded lazily from the store."""
 
@@ -468,27 +518,20 @@ class TitleIndex:
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
         self._views: OrderedDict[str, View | None] = OrderedDict()
-        self.by_year: dict[int | None, dict[str, str]] = {}
-        self.firsts: dict[int | None, dict[str, set[str]]] = {}
-        self._loaded: set = set()
+        self.blocks: dict[int | None, _Block] = {}
+        self._year_of: dict[str, int | None] = {}
 
-    def _year(self, year):
-        if year not in self._loaded:
-            rows = self.conn.execute(
-                "SELECT id, title_key, authors FROM records WHERE merged_into IS NULL AND year IS ?", (year,)
-            ).fetchall()
-            self.by_year[year] = {}
-            self.firsts[year] = {}
-            self._loaded.add(year)
-            for rid, key, authors in rows:
-                self._put(year, rid, key, json.loads(authors or "[]"))
-        return self.by_year[year]
+    def _block(self, year) -> _Block:
+        if year not in self.blocks:
+            block = self.blocks[year] = _Block()
+            for rid, key, authors in self.conn.execute(
+                    "SELECT id, title_key, authors FROM records WHERE merged_into IS NULL AND year IS ?", (year,)):
+                self._put(block, year, rid, key, json.loads(authors or "[]"))
+        return self.blocks[year]
 
-    def _put(self, year, rid: str, key: str, authors: list[str]) -> None:
-        self.by_year[year][rid] = key
-        first = family_name(authors[0]) if authors else ""
-        if first:
-            self.firsts[year].setdefault(first, set()).add(rid)
+    def _put(self, block: _Block, year, rid: str, key: str, authors: list[str]) -> None:
+        block.put(rid, key or "", family_name(authors[0]) if authors else "")
+        self._year_of[rid] = year
 
     def _years(self, year) -> list:
         if year is None:
@@ -504,23 +547,24 @@ class TitleIndex:
         years either side; best title first."""
         hits: dict[str, tuple[float, int]] = {}
         for rank, y in enumerate(self._years(year)):
-            block = self._year(y)
-            if not block:
+            block = self._block(y)
+            if not block.keys:
                 continue
             if key:
-                for _, score, rid in process.extract(key, block, scorer=fuzz.token_set_ratio,
+                for _, score, rid in process.extract(key, block.titles_near(key), scorer=fuzz.token_set_ratio,
                                                      score_cutoff=TITLE_BLOCK, limit=BLOCK_LIMIT):
                     if rid not in hits or (-score, rank) < hits[rid]:
                         hits[rid] = (-score, rank)
-            if first_author:
-                for rid in self.firsts[y].get(first_author, ()):
+            same_first = block.firsts.get(first_author) if first_author else None
+            if same_first:  # the best titles among them: a common family name can fill a tenth of a year
+                near = {rid: block.keys[rid] for rid in same_first if rid not in hits}
+                for _, score, rid in process.extract(key, near, scorer=fuzz.token_set_ratio, limit=AUTHOR_LIMIT):
                     hits.setdefault(rid, (0.0, rank))
         return sorted(hits, key=lambda rid: hits[rid])
 
     def add(self, record_id: str, key: str, year: int | None, authors: list[str] | None = None) -> None:
         self.discard(record_id)
-        self._year(year)
-        self._put(year, record_id, key, authors or [])
+        self._put(self._block(year), year, record_id, key, authors or [])
 
     def view(self, record_id: str) -> View | None:
         """record_view, cached: rebuilding a view parses every observation of the record, and the
@@ -535,11 +579,8 @@ class TitleIndex:
 
     def discard(self, record_id: str) -> None:
         self._views.pop(record_id, None)
-        for block in self.by_year.values():
-            block.pop(record_id, None)
-        for firsts in self.firsts.values():
-            for ids in firsts.values():
-                ids.discard(record_id)
+        if record_id in self._year_of:
+            self.blocks[self._year_of.pop(record_id)].drop(record_id)
 
 
 def fuzzy_matches(store, rec) -> tuple[list[tuple[str, Verdict]], list[tuple[str, Verdict]]]:

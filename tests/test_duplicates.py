@@ -130,6 +130,34 @@ def test_all_variants_together_are_one_record_with_every_provenance(tmp_path):
     assert len(store.provenance(done[0][1])) == len(VARIANTS) + 1
 
 
+def _letters(i: int) -> str:
+    return "".join(chr(97 + i // 26 ** k % 26) for k in range(3)).capitalize()  # distinct family names
+
+
+def test_variants_merge_in_a_crowded_year_and_only_titles_sharing_words_are_scored(tmp_path):
+    """A harvest puts thousands of look-alike titles in one year ("Peer support for young people ...").
+    Scoring each new title against the whole year made a 20,000-record harvest quadratic: only titles
+    sharing its informative words are scored, and the study's variants still find it."""
+    topics = ["depression", "anxiety", "psychosis", "self-harm", "eating disorders", "loneliness", "bullying",
+              "grief", "trauma", "substance use"]
+    places = ["schools", "universities", "foster care", "youth justice", "rural clinics", "online forums",
+              "refugee camps", "primary care", "sports clubs", "faith groups", "inpatient wards", "juvenile courts"]
+    crowd = [Record(title=f"Peer support for young people with {t} in {p}: a {d} study", authors=[f"{_letters(i)}, A"],
+                    year=2021, journal="Journal of Youth Studies", source="import", database="Scopus",
+                    source_id=f"crowd{i}")
+             for i, (t, p, d) in enumerate((t, p, d) for t in topics for p in places
+                                           for d in ("qualitative", "mixed-methods", "pilot", "cohort"))]
+    store, _ = store_of(tmp_path, *crowd, rec(doi="10.5555/jah.2021.512"))
+    assert store.count() == len(crowd) + 1
+    block = store.titles()._block(2021)
+    near = block.titles_near(dedupe.title_key(VARIANTS["CINAHL: subtitle dropped, online a year earlier"]["title"]))
+    assert len(near) < len(block.keys) / 10
+    for v in VARIANTS.values():
+        assert store.upsert(rec(**v))[0] == Outcome.MERGED
+    assert store.count() == len(crowd) + 1
+    assert block.titles_near("peer support young people") == block.keys  # only common words: the whole year
+
+
 def test_two_exports_of_one_study_merge_through_the_importer(tmp_path):
     scopus = ris([dict(title=TITLE, authors=AUTHORS, year=2021, journal="Journal of Adolescent Health", volume=68,
                        issue=3, sp=512, ep=519, doi="10.5555/jah.2021.512")])
