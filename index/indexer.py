@@ -26,7 +26,7 @@ from typing import Iterable
 
 import numpy as np
 
-from index import snapshot
+from index import snapshot, state
 from index import vectors as V
 from index.shards import SHARD_VECTORS, Shards, shard_name, shard_numbers
 from synth.errors import SynthError
@@ -196,7 +196,7 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
     active = V.read_pointer(store, s.location)
     if active and not s.collections_exist(active):
         V.write_pointer(store, s.location, None)  # collections gone (server wiped): start afresh
-        store.conn.execute("DELETE FROM index_state WHERE gen=?", (V.gen_key(active),))
+        state.forget(store, V.gen_key(active))
         active = None
     if active and active.get("model") != s.model_name and not rebuild:
         raise SynthError(
@@ -228,7 +228,7 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
     # been written since) or, for a generation filled from empty, from this sync's vectors alone.
     # Otherwise (after a crash or a repair) it is read back out of Chroma at the end.
     base = snapshot.Snapshot.load(s.project, store, gen) if s.location == "embedded" else None
-    fresh = store.conn.execute("SELECT 1 FROM index_state WHERE gen=? LIMIT 1", (gen,)).fetchone() is None
+    fresh = state.is_empty(store, gen)
     if s.location == "embedded" and (base is not None or fresh):
         s.spill = snapshot.Spill(s.project, target["dim"])
 
@@ -242,9 +242,9 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
         V.write_pointer(store, s.location, None, "building")
         if old and old["records"] != target["records"]:
             _drop_generation(s, old)
-    store.conn.execute("DELETE FROM sentences WHERE record_id NOT IN (SELECT id FROM records WHERE merged_into IS NULL)")
+    store.prune_sentences()
     if s.location == "embedded" and snapshot.needs_write(s.project, store, gen):
-        n_rec, n_sent = store.conn.execute("SELECT COUNT(*), COALESCE(SUM(sentences), 0) FROM index_state WHERE gen=?", (gen,)).fetchone()
+        n_rec, n_sent = state.totals(store, gen)
         if s.spill is not None:
             pages = {k: (lambda k=k: chain(base.pages(k, s.superseded) if base else (), s.spill.pages(k))) for k in snapshot.KINDS}
         else:
@@ -296,7 +296,7 @@ def _drop_generation(s: _Session, pointer: dict) -> None:
             s.client.delete_collection(name)
         except Exception:  # noqa: BLE001 - already gone
             pass
-    s.store.conn.execute("DELETE FROM index_state WHERE gen=?", (V.gen_key(pointer),))
+    state.forget(s.store, V.gen_key(pointer))
 
 
 def _sentence_ids(record_id: str, n: Iterable[int] | int) -> list[str]:
@@ -311,9 +311,7 @@ def _delete_ids(col, ids: list[str], chunk: int = 2000) -> None:
 
 def _remove_orphans(s: _Session, gen: str) -> int:
     """Records merged away or deleted in the store leave the index (shard by shard)."""
-    rows = s.store.conn.execute(
-        "SELECT record_id, sentences, shard FROM index_state WHERE gen=? AND record_id NOT IN "
-        "(SELECT id FROM records WHERE merged_into IS NULL) ORDER BY shard, record_id", (gen,)).fetchall()
+    rows = state.orphans(s.store, gen)
     if rows:
         snapshot.mark_dirty(s.store)
     for shard, group in groupby(rows, key=lambda r: r[2]):
@@ -324,38 +322,23 @@ def _remove_orphans(s: _Session, gen: str) -> int:
             s.superseded.update(ids)
             _delete_ids(s.rec_col, ids)
             _delete_ids(s.sents.shard(shard, create=True), [sid for r in part for sid in _sentence_ids(r[0], r[1])])
-            with s.store.transaction() as c:
-                c.executemany("DELETE FROM index_state WHERE gen=? AND record_id=?", [(gen, rid) for rid in ids])
+            with s.store.transaction():
+                state.drop(s.store, gen, ids)
         s.release()
     return len(rows)
-
-
-def _stream(conn, q: str, params: tuple, batch: int = 2000):
-    """Rows of Q (first column records.id) in pages: bounded memory, no cursor held across writes."""
-    last = ""
-    while True:
-        page = conn.execute(q + " AND records.id > ? ORDER BY records.id LIMIT ?", (*params, last, batch)).fetchall()
-        if not page:
-            return
-        yield from page
-        last = page[-1][0]
 
 
 def _embed_pending(s: _Session, gen: str) -> tuple[int, int, int, float, int]:
     from synth.progress import progress_bar
 
     store = s.store
-    where = ("NOT EXISTS (SELECT 1 FROM index_state st WHERE st.gen=? AND st.record_id=records.id "
-             "AND st.content_hash=records.content_hash)")
-    todo = store.count(where, (gen,))
+    todo = state.pending_count(store, gen)
     if todo == 0:
         return 0, 0, 0, 0.0, 0
     model = _embedder(s, todo)
     max_batch = _max_batch(s.client)
     # New records fill the last shard until it holds SHARD_VECTORS sentences, then open the next.
-    row = store.conn.execute("SELECT shard, SUM(sentences) FROM index_state WHERE gen=? GROUP BY shard "
-                             "ORDER BY shard DESC LIMIT 1", (gen,)).fetchone()
-    shard, fill = (row[0], row[1]) if row else (0, 0)
+    shard, fill = state.last_shard(store, gen)
     totals = [0, 0, 0, 0.0, 0]  # embedded, sentences, changed, seconds embedding, tokens
 
     def step(chunk: list[dict]) -> None:
@@ -374,7 +357,7 @@ def _embed_pending(s: _Session, gen: str) -> tuple[int, int, int, float, int]:
     with progress_bar(s.progress) as bar:
         task = bar.add_task(f"Embedding {todo:,} records", total=todo, unit="records")
         chunk: list[dict] = []
-        for rec in store.iter_records(where, (gen,), batch=CHUNK_RECORDS):
+        for rec in state.pending(store, gen, CHUNK_RECORDS):
             chunk.append(rec)
             if len(chunk) >= CHUNK_RECORDS:
                 step(chunk)
@@ -405,8 +388,7 @@ def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, shard: int, ma
     store = s.store
     snapshot.mark_dirty(store)  # before any vector is written: the search snapshot is stale from here
     ids = [r["id"] for r in chunk]
-    marks = ",".join("?" * len(ids))
-    prev_rows = store.conn.execute(f"SELECT record_id, sentences, shard FROM index_state WHERE gen=? AND record_id IN ({marks})", (gen, *ids)).fetchall()
+    prev_rows = state.of_records(store, gen, ids)
     prev = {r[0]: r[1] for r in prev_rows}
     home = {rid: shard for rid in ids} | {r[0]: r[2] for r in prev_rows}
 
@@ -451,20 +433,11 @@ def _embed_chunk(s: _Session, gen: str, chunk: list[dict], model, shard: int, ma
             _delete_ids(s.sents.shard(k, create=True), stale)
     added = sum(len(splits[rid]) - prev.get(rid, 0) for rid in ids if home[rid] == shard)
 
-    with store.transaction() as c:
+    with store.transaction():
         for rec in chunk:
             rid = rec["id"]
-            new = [(rid, x.idx, x.section, x.text) for x in splits[rid]]
-            old = c.execute("SELECT record_id, idx, section, text FROM sentences WHERE record_id=? ORDER BY idx", (rid,)).fetchall()
-            if [tuple(o) for o in old] != new:  # keep rows (and the coder's roles) when the text is unchanged
-                c.execute("DELETE FROM sentences WHERE record_id=?", (rid,))
-                c.executemany("INSERT INTO sentences(record_id, idx, section, text) VALUES (?,?,?,?)", new)
-        c.executemany(
-            "INSERT INTO index_state(gen, record_id, content_hash, sentences, shard) VALUES (?,?,?,?,?) "
-            "ON CONFLICT(gen, record_id) DO UPDATE SET content_hash=excluded.content_hash, "
-            "sentences=excluded.sentences, shard=excluded.shard",
-            [(gen, rec["id"], rec["content_hash"], len(splits[rec["id"]]), home[rec["id"]]) for rec in chunk],
-        )
+            store.put_sentences(rid, [(rid, x.idx, x.section, x.text) for x in splits[rid]])
+        state.put(store, gen, [(rec["id"], rec["content_hash"], len(splits[rec["id"]]), home[rec["id"]]) for rec in chunk])
     return n_rec, len(sent_ids), len(prev), dt, tokens, added, set(home.values())
 
 
@@ -508,23 +481,22 @@ def check(project, repair: bool = False, chroma_url: str | None = None, progress
             raise SynthError(f"the index collections are missing at {s.location}; run `synth index --rebuild`")
         s.open_target(active, create=False)
         gen = V.gen_key(active)
-        conn = store.conn
-        live_hash = dict(conn.execute("SELECT id, content_hash FROM records WHERE merged_into IS NULL"))
-        state = {r[0]: (r[1], r[2], r[3]) for r in conn.execute("SELECT record_id, content_hash, sentences, shard FROM index_state WHERE gen=?", (gen,))}
+        live_hash = store.content_hashes()
+        embedded = state.all_of(store, gen)
         rec_ids = _all_ids(s.rec_col)
         sent_ids: set[tuple[str, int]] = set()  # (sentence id, shard): a vector in the wrong shard counts as orphan + lost
         for k in shard_numbers(s.client, active["sentences"]):
             sent_ids |= {(sid, k) for sid in _all_ids(s.sents.shard(k))}
             s.release()
-        missing = [rid for rid in live_hash if rid not in state]
-        stale = [rid for rid, h in live_hash.items() if rid in state and state[rid][0] != h]
-        expected_sent = {(sid, k) for rid, (_, n, k) in state.items() if rid in live_hash for sid in _sentence_ids(rid, n)}
+        missing = [rid for rid in live_hash if rid not in embedded]
+        stale = [rid for rid, h in live_hash.items() if rid in embedded and embedded[rid][0] != h]
+        expected_sent = {(sid, k) for rid, (_, n, k) in embedded.items() if rid in live_hash for sid in _sentence_ids(rid, n)}
         orphan_recs = sorted(rec_ids - set(live_hash))
         orphan_sents = sorted(sent_ids - expected_sent)
-        lost = sorted({rid for rid in state if rid in live_hash and rid not in rec_ids}
+        lost = sorted({rid for rid in embedded if rid in live_hash and rid not in rec_ids}
                       | {sid.rsplit(":", 1)[0] for sid, _ in expected_sent - sent_ids})
-        sentence_rows = dict(conn.execute("SELECT record_id, COUNT(*) FROM sentences GROUP BY record_id"))
-        bad_rows = sorted(rid for rid, (h, n, _) in state.items() if rid in live_hash and h == live_hash[rid] and sentence_rows.get(rid, 0) != n)
+        sentence_rows = store.sentence_counts()
+        bad_rows = sorted(rid for rid, (h, n, _) in embedded.items() if rid in live_hash and h == live_hash[rid] and sentence_rows.get(rid, 0) != n)
         report = {
             "location": s.location, "index": active["records"], "model": active["model"],
             "records": len(live_hash), "record_vectors": len(rec_ids), "sentence_vectors": len(sent_ids),
@@ -540,10 +512,10 @@ def check(project, repair: bool = False, chroma_url: str | None = None, progress
                 _delete_ids(s.sents.shard(k), [sid for sid, kk in orphan_sents if kk == k])
                 s.release()
             redo = set(lost) | set(bad_rows)
-            with store.transaction() as c:
-                c.executemany("DELETE FROM index_state WHERE gen=? AND record_id=?", [(gen, r) for r in state if r not in live_hash])
+            with store.transaction():
+                state.drop(store, gen, [r for r in embedded if r not in live_hash])
                 # Re-embedded as changed records: into the shard that holds them, replacing what is left there.
-                c.executemany("UPDATE index_state SET content_hash='' WHERE gen=? AND record_id=?", [(gen, r) for r in redo])
+                state.invalidate(store, gen, sorted(redo))
             s.client.close()  # the sync below opens its own; holding this one would keep its graphs resident
             report["repaired"] = sync(project, progress=progress, chroma_url=chroma_url)
             report["after"] = check(project, chroma_url=chroma_url, progress=False)

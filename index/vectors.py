@@ -74,25 +74,19 @@ def read_pointer(store, location: str, kind: str = "active") -> dict | None:
 
 def write_pointer(store, location: str, pointer: dict | None, kind: str = "active") -> None:
     if pointer is None:
-        store.conn.execute("DELETE FROM meta WHERE key=?", (_key(kind, location),))
+        store.delete_meta(_key(kind, location))
     else:
         store.set_meta(_key(kind, location), json.dumps(pointer, sort_keys=True))
 
 
 def active_pointer(project, chroma_url: str | None = None) -> dict | None:
     """The live index's pointer for this project's Chroma location (None before `synth index`)."""
-    import sqlite3
+    from synth.store import read_meta
 
     if not project.db_path.exists():
         return None
-    conn = sqlite3.connect(f"file:{project.db_path}?mode=ro", uri=True, timeout=30)
-    try:
-        row = conn.execute("SELECT value FROM meta WHERE key=?", (_key("active", chroma_location(project, chroma_url)),)).fetchone()
-    except sqlite3.OperationalError:
-        return None
-    finally:
-        conn.close()
-    return json.loads(row[0]) if row else None
+    raw = read_meta(project.db_path, _key("active", chroma_location(project, chroma_url)))
+    return json.loads(raw) if raw else None
 
 
 def check_model(project, pointer: dict, model: str | None = None) -> None:

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Callable
 
 from synth.errors import SynthError
-from synth.records import utcnow
+from synth import harvestlog
 
 COUNT_KEYS = ("requests", "seen", "new", "updated", "merged", "unchanged", "quarantined", "failed_requests")
 
@@ -82,10 +82,7 @@ class SourceRun:
 
     def fail(self, url: str, error: str) -> None:
         """A request that failed after all retries: recorded, the source is marked failed."""
-        self.store.conn.execute(
-            "INSERT INTO failed_requests(run_id, source, url, error, at) VALUES (?,?,?,?,?)",
-            (self.run_id, self.source, url, error[:2000], utcnow()),
-        )
+        harvestlog.record_failure(self.store, self.run_id, self.source, url, error)
         short = url if len(url) <= 100 else url[:97] + "..."
         self.errors.append(f"{error} ({short})")
         self.count("failed_requests")
@@ -100,13 +97,8 @@ class SourceRun:
         if reason != "finished" and not self.errors:
             self.errors.append(f"crawl ended: {reason}")
         if self.ok and not self.capped:
-            self.store.conn.execute(
-                "INSERT INTO windows(source, query_hash, since, until, records, run_id, completed_at) VALUES (?,?,?,?,?,?,?) "
-                "ON CONFLICT(source, query_hash, since, until) DO UPDATE SET records=excluded.records, run_id=excluded.run_id, "
-                "completed_at=excluded.completed_at",
-                (self.source, query_hash(self.query), self.since.isoformat(), self.until.isoformat(),
-                 self.counts["seen"], self.run_id, utcnow()),
-            )
+            harvestlog.record_window(self.store, self.source, query_hash(self.query), self.since.isoformat(),
+                                     self.until.isoformat(), self.counts["seen"], self.run_id)
             self.window_recorded = True
         if self.on_change:
             self.on_change(self)

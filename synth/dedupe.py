@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 from collections import Counter, OrderedDict
 import re
-import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -279,16 +278,11 @@ def view_of(observations: list[dict]) -> View:
     return v
 
 
-def record_view(conn: sqlite3.Connection, record_id: str) -> View | None:
+def record_view(store, record_id: str) -> View | None:
     """The view of a stored record: its derived row and every provenance observation."""
-    row = conn.execute("SELECT title, authors, year, journal, doi, pmid, pmcid, openalex, pub_types FROM records WHERE id=?",
-                       (record_id,)).fetchone()
-    if row is None:
+    derived, obs = store.match_row(record_id)
+    if derived is None:
         return None
-    derived = dict(row)
-    derived["authors"] = json.loads(derived["authors"] or "[]")
-    derived["pub_types"] = json.loads(derived["pub_types"] or "[]")
-    obs = [json.loads(d) for (d,) in conn.execute("SELECT data FROM provenance WHERE record_id=?", (record_id,))]
     return view_of(obs or [derived])
 
 
@@ -515,8 +509,8 @@ class TitleIndex:
 
     VIEWS = 20_000  # record views kept (LRU): a new record is compared with up to ~240 candidates
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+    def __init__(self, store):
+        self.store = store
         self._views: OrderedDict[str, View | None] = OrderedDict()
         self.blocks: dict[int | None, _Block] = {}
         self._year_of: dict[str, int | None] = {}
@@ -524,8 +518,7 @@ class TitleIndex:
     def _block(self, year) -> _Block:
         if year not in self.blocks:
             block = self.blocks[year] = _Block()
-            for rid, key, authors in self.conn.execute(
-                    "SELECT id, title_key, authors FROM records WHERE merged_into IS NULL AND year IS ?", (year,)):
+            for rid, key, authors in self.store.match_keys(year):
                 self._put(block, year, rid, key, json.loads(authors or "[]"))
         return self.blocks[year]
 
@@ -535,7 +528,7 @@ class TitleIndex:
 
     def _years(self, year) -> list:
         if year is None:
-            return [y for (y,) in self.conn.execute("SELECT DISTINCT year FROM records WHERE merged_into IS NULL")] or [None]
+            return self.store.live_years() or [None]
         return [year, year - 1, year + 1, None]
 
     def match(self, key: str, year: int | None) -> str | None:
@@ -558,7 +551,7 @@ class TitleIndex:
             same_first = block.firsts.get(first_author) if first_author else None
             if same_first:  # the best titles among them: a common family name can fill a tenth of a year
                 near = {rid: block.keys[rid] for rid in same_first if rid not in hits}
-                for _, score, rid in process.extract(key, near, scorer=fuzz.token_set_ratio, limit=AUTHOR_LIMIT):
+                for *_, rid in process.extract(key, near, scorer=fuzz.token_set_ratio, limit=AUTHOR_LIMIT):
                     hits.setdefault(rid, (0.0, rank))
         return sorted(hits, key=lambda rid: hits[rid])
 
@@ -572,7 +565,7 @@ class TitleIndex:
         if record_id in self._views:
             self._views.move_to_end(record_id)
             return self._views[record_id]
-        v = self._views[record_id] = record_view(self.conn, record_id)
+        v = self._views[record_id] = record_view(self.store, record_id)
         if len(self._views) > self.VIEWS:
             self._views.popitem(last=False)
         return v

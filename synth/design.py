@@ -146,11 +146,10 @@ def classify_all(store, only_missing: bool | None = None) -> dict[str, int]:
     if only_missing is None:
         only_missing = store.get_meta("design.rules") == RULES_VERSION
     updates = []
-    for rec in store.iter_records(where="design IS NULL" if only_missing else ""):
+    for rec in (store.iter_design(None) if only_missing else store.iter_records()):
         d = classify_record(rec)
         if d != rec.get("design"):
             updates.append((d, rec["id"]))
-    with store.transaction() as c:
-        c.executemany("UPDATE records SET design=? WHERE id=?", updates)
+    store.set_designs(updates)
     store.set_meta("design.rules", RULES_VERSION)
-    return dict(store.conn.execute("SELECT design, COUNT(*) FROM records WHERE merged_into IS NULL GROUP BY design ORDER BY design"))
+    return store.design_counts()

@@ -40,9 +40,9 @@ def resolve_sources(project, sources=None) -> list[str]:
 def last_window_end(store, source: str, query: str) -> date | None:
     """End of the latest completed harvest window for this source and query (None: never harvested)."""
     from spiders.state import query_hash
+    from synth import harvestlog
 
-    row = store.conn.execute("SELECT MAX(until) FROM windows WHERE source=? AND query_hash=?", (source, query_hash(query))).fetchone()
-    return date.fromisoformat(row[0]) if row and row[0] else None
+    return harvestlog.last_window_end(store, source, query_hash(query))
 
 
 def run_harvest(project, sources=None, since=None, until=None, max_records=None, run_id=None, progress=True) -> dict:

@@ -45,10 +45,7 @@ def document_text(rec: dict) -> str:
 
 def store_stamp(store) -> dict:
     """Cheap fingerprint of the live records: changes whenever a record is added, changed or merged."""
-    row = store.conn.execute(
-        "SELECT COUNT(*), COALESCE(MAX(updated_at), ''), COALESCE(MAX(rowid), 0) FROM records WHERE merged_into IS NULL"
-    ).fetchone()
-    return {"count": row[0], "updated_at": row[1], "max_rowid": row[2]}
+    return store.stamp()
 
 
 @lru_cache(maxsize=1)

@@ -56,12 +56,9 @@ def close_abandoned_runs(store) -> list[int]:
     A 'running' refresh cannot be live (we hold the lock); other kinds (`synth harvest`,
     which takes no lock) are closed only when their process is gone.
     """
-    rows = store.conn.execute("SELECT id, kind, pid FROM runs WHERE status = 'running' AND pid IS NOT ?", (os.getpid(),)).fetchall()
-    dead = [r["id"] for r in rows if r["kind"] == "refresh" or not pid_alive(r["pid"])]
+    dead = [r["id"] for r in store.running_runs(os.getpid()) if r["kind"] == "refresh" or not pid_alive(r["pid"])]
     if dead:
-        store.conn.executemany(
-            "UPDATE runs SET status = 'killed', finished_at = COALESCE(finished_at, started_at) WHERE id = ?",
-            [(i,) for i in dead])
+        store.mark_killed(dead)
     return dead
 
 
@@ -69,11 +66,9 @@ def resolve_failed_requests(store, sources: list[str]) -> int:
     """Failed requests of a source are settled once a later window of that source completes:
     the new window starts at the end of the last completed one, so it covers every page
     that failed since."""
-    if not sources:
-        return 0
-    marks = ",".join("?" * len(sources))
-    cur = store.conn.execute(f"UPDATE failed_requests SET resolved = 1 WHERE resolved = 0 AND source IN ({marks})", sources)
-    return cur.rowcount
+    from synth import harvestlog
+
+    return harvestlog.resolve_failures(store, sources)
 
 
 def _say(enabled: bool, text: str) -> None:

@@ -27,33 +27,31 @@ def harvest_flow(store, excluded: set[str]) -> dict:
     """PRISMA 2020 shaped counts, honest about who decided: records identified per source and per
     imported database, duplicates removed, quarantined, flagged as near misses by the model (no
     person screened them), excluded by a person (with reasons), included."""
+    from synth.screening import decision_counts, exclusion_reasons
+
     per_source = []
-    for r in store.conn.execute("SELECT source, database, COUNT(*) n FROM provenance GROUP BY source, database ORDER BY source, database"):
+    for r in store.observations_per_source():
         label = r["source"] if not r["database"] else f"{r['source']}: {r['database']}"
         per_source.append({"source": label, "records": r["n"], "imported": r["source"] == "import"})
     identified = sum(s["records"] for s in per_source)
     live = store.count()
-    quarantined = store.conn.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
-    q_sources = [dict(r) for r in store.conn.execute(
-        "SELECT source, COUNT(*) n FROM quarantine GROUP BY source ORDER BY source")]
-    live_ids = {r[0] for r in store.conn.execute("SELECT id FROM records WHERE merged_into IS NULL")}
+    q_sources = store.quarantined_per_source()
+    quarantined = sum(r["n"] for r in q_sources)
+    live_ids = store.live_ids()
     screened_out = len(excluded & live_ids)
-    reasons = Counter()
-    for r in store.conn.execute("SELECT record_id, reason FROM screening WHERE decision='exclude'"):
-        if r[0] in live_ids:
-            reasons[r[1] or "no reason given"] += 1
+    reasons = Counter((why or "no reason given") for rid, why in exclusion_reasons(store).items() if rid in live_ids)
     try:
         threshold = float(store.get_meta("mechanisms.relevance_min", str(RELEVANCE_MIN)))
     except ValueError:
         threshold = RELEVANCE_MIN
-    near = {r[0] for r in store.conn.execute(
-        "SELECT id FROM records WHERE merged_into IS NULL AND relevance IS NOT NULL AND relevance < ?", (threshold,))}
-    included_by_person = store.conn.execute("SELECT COUNT(*) FROM screening WHERE decision='include'").fetchone()[0]
+    near = store.ids_below_relevance(threshold)
+    decisions = decision_counts(store)
+    included_by_person = decisions.get("include", 0)
     near_miss = len(near - excluded)
     return {"per_source": per_source, "identified": identified, "duplicates": identified - live, "unique": live,
             "quarantined": quarantined, "quarantined_per_source": q_sources, "screened_out": screened_out,
             "exclusion_reasons": [{"reason": k, "records": v} for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))],
-            "screening_decisions": store.conn.execute("SELECT COUNT(*) FROM screening").fetchone()[0],
+            "screening_decisions": sum(decisions.values()),
             "included_by_person": included_by_person, "near_miss": near_miss,
             "included": live - screened_out - near_miss}
 
@@ -113,24 +111,21 @@ def changes(store, excluded: set[str], tops: dict[str, dict], limit: int = 200) 
     """Records created since the previous refresh (the last-but-one finished refresh run)."""
     from synth.citations import citation
 
-    runs = [dict(r) for r in store.conn.execute(
-        "SELECT id, started_at, finished_at, status FROM runs WHERE kind='refresh' AND status IN ('ok','partial') "
-        "ORDER BY id DESC LIMIT 2")]
+    runs = store.finished_refreshes(2)
     if not runs:
         return {"message": "No refresh has run yet: `synth refresh` harvests what is new; this section then lists the records each refresh added.",
                 "records": [], "groups": [], "latest": None, "previous": None, "count": 0, "updated": 0}
     latest = runs[0]
     previous = runs[1] if len(runs) > 1 else None
     if previous:
-        where = "(created_run > ? OR (created_run IS NULL AND created_at > ?))"
-        params = (previous["id"], previous["finished_at"] or previous["started_at"])
-        upd = store.count("updated_at > ? AND (created_run <= ? OR created_run IS NULL) AND created_at <= ?",
-                          (previous["finished_at"] or previous["started_at"], previous["id"], previous["finished_at"] or previous["started_at"]))
+        ended = previous["finished_at"] or previous["started_at"]
+        created = store.iter_created(after_run=previous["id"], undated_after=ended)
+        upd = store.count_updated(ended, previous["id"])
     else:
-        where, params, upd = "1=1", (), 0
+        created, upd = store.iter_records(), 0
     groups: dict[str, list] = defaultdict(list)
     count = 0
-    for r in store.iter_records(where, params):
+    for r in created:
         if r["id"] in excluded:
             continue
         count += 1

@@ -130,6 +130,16 @@ def excluded_ids(store) -> set[str]:
     return {rid for (rid,) in store.conn.execute("SELECT record_id FROM screening WHERE decision='exclude'")}
 
 
+def exclusion_reasons(store) -> dict[str, str]:
+    """{record id: the reason a person gave} for every exclusion ("" when none was given)."""
+    return {r[0]: r[1] or "" for r in store.conn.execute("SELECT record_id, reason FROM screening WHERE decision='exclude'")}
+
+
+def decision_counts(store) -> dict[str, int]:
+    """{decision: how many records} (include, exclude)."""
+    return dict(store.conn.execute("SELECT decision, COUNT(*) FROM screening GROUP BY decision"))
+
+
 def decision_of(store, record_id: str) -> dict | None:
     """The screening decision on a live record, if any."""
     row = store.conn.execute("SELECT decision, reason, at FROM screening WHERE record_id=?", (record_id,)).fetchone()

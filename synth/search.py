@@ -137,25 +137,22 @@ def fuse(c: Candidates, weights: dict[str, float] | None = None, k: int | None =
 # --------------------------------------------------------------------------- filters
 def mechanism_names(store) -> dict[str, str]:
     """{id: name} of the theory's mechanisms (what the corpus was coded with), {} before mechanisms exist."""
-    try:
-        from synth.mechanisms.codes import theory_names
-    except ImportError:
-        return {}
+    from synth.mechanisms.codes import theory_names
+
     return theory_names(store)["mechanisms"]
 
 
 def mechanism_ids(project, store) -> set[str]:
     """Mechanism ids a filter may name: the theory's plus any emergent codes stored."""
-    ids = {r[0] for r in store.conn.execute("SELECT DISTINCT code FROM codes WHERE kind='mechanism'")}
-    return ids | set(mechanism_names(store))
+    from synth.mechanisms.codes import coded_ids
+
+    return coded_ids(store, "mechanism") | set(mechanism_names(store))
 
 
 def effective_mechanisms(store, record_ids: list[str] | None) -> dict[str, dict[str, dict]]:
     """{record_id: {mechanism: {...}}} with human curation applied (the codes API); {} before coding exists."""
-    try:
-        from synth.mechanisms.codes import effective_mechanisms as eff
-    except ImportError:
-        return {}
+    from synth.mechanisms.codes import effective_mechanisms as eff
+
     return eff(store, record_ids)
 
 
@@ -183,30 +180,12 @@ def allowed_ids(store, f: Filters) -> set[str] | None:
     """Live record ids passing the narrowing filters (None = no narrowing filter)."""
     if not f.narrowing:
         return None
-    where, params = ["merged_into IS NULL"], []
-    if f.year_from:
-        where.append("year >= ?")
-        params.append(f.year_from)
-    if f.year_to:
-        where.append("year <= ?")
-        params.append(f.year_to)
-    if f.designs:
-        where.append(f"design IN ({','.join('?' * len(f.designs))})")
-        params += list(f.designs)
-    if f.sources:
-        where.append(f"id IN (SELECT record_id FROM provenance WHERE source IN ({','.join('?' * len(f.sources))}))")
-        params += list(f.sources)
+    ids = store.ids_where(year_from=f.year_from, year_to=f.year_to, designs=f.designs, sources=f.sources)
     if f.mechanisms:
         # The codes API decides (curation applied): automatic codes alone would keep rejected ones.
         wanted = set(f.mechanisms)
-        coded = [rid for rid, mechs in effective_mechanisms(store, None).items() if wanted & set(mechs)]
-        if not coded:
-            return set()
-        store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS _mech_ids(id TEXT PRIMARY KEY)")
-        store.conn.execute("DELETE FROM _mech_ids")
-        store.conn.executemany("INSERT OR IGNORE INTO _mech_ids VALUES (?)", [(r,) for r in coded])
-        where.append("id IN (SELECT id FROM _mech_ids)")
-    return {r[0] for r in store.conn.execute(f"SELECT id FROM records WHERE {' AND '.join(where)}", params)}
+        ids &= {rid for rid, mechs in effective_mechanisms(store, None).items() if wanted & set(mechs)}
+    return ids
 
 
 
@@ -428,20 +407,13 @@ class Searcher:
     # -- presenting
     def present(self, ranked: list[tuple[str, float]], query: str | None = None, c: Candidates | None = None) -> list[dict]:
         """Result dicts for ranked (id, score) pairs, fetched in batches (one query per table, not per result)."""
-        import json
-
         from synth import highlight
 
         ids = [rid for rid, _ in ranked]
         if not ids:
             return []
-        marks = ",".join("?" * len(ids))
-        conn = self.store.conn
-        rows = {r["id"]: r for r in conn.execute(
-            f"SELECT id, doi, pmid, pmcid, openalex, title, year, journal, authors, design, relevance FROM records WHERE id IN ({marks})", ids)}
-        sources: dict[str, list[str]] = {}
-        for rid, src in conn.execute(f"SELECT DISTINCT record_id, source FROM provenance WHERE record_id IN ({marks}) ORDER BY source", ids):
-            sources.setdefault(rid, []).append(src)
+        rows = self.store.records_by_id(ids)
+        sources = {rid: sorted({p["source"] for p in prov}) for rid, prov in self.store.provenance_of_many(ids).items()}
         mechs = effective_mechanisms(self.store, ids)
         from synth import retractions as R
 
@@ -453,7 +425,7 @@ class Searcher:
         out = []
         for rank, (rid, score) in enumerate(ranked, start=1):
             r = rows[rid]
-            authors = json.loads(r["authors"] or "[]")
+            authors = r["authors"] or []
             first = authors[0] if authors else ""
             first = (first.get("family") or "") if isinstance(first, dict) else str(first).split(",")[0]
             m = mechs.get(rid, {})
@@ -480,12 +452,8 @@ class Searcher:
 
     def _sentences(self, ids: list[str]) -> dict[str, list[dict]]:
         """Evidence sentences per record as `synth index` stored them (split on the fly if not indexed yet)."""
-        marks = ",".join("?" * len(ids))
-        out: dict[str, list[dict]] = {}
-        for r in self.store.conn.execute(
-                f"SELECT record_id, idx, section, text, role FROM sentences WHERE record_id IN ({marks}) ORDER BY record_id, idx", ids):
-            out.setdefault(r["record_id"], []).append({"idx": r["idx"], "section": r["section"], "text": r["text"], "role": r["role"]})
-        missing = [rid for rid in ids if rid not in out]
+        out = self.store.sentences_of_many(ids)
+        missing = [rid for rid in ids if not out.get(rid)]
         if missing:
             from synth.sentences import split_abstract
 

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 
 from synth.errors import SynthError
-
-
-def last_runs(store, limit: int = 5) -> list[dict]:
-    rows = store.conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-    out = []
-    for r in rows:
-        d = dict(r)
-        try:
-            d["summary"] = json.loads(d["summary"] or "{}")
-        except ValueError:
-            d["summary"] = {}
-        out.append(d)
-    return out
 
 
 def run_brief(run: dict) -> dict:
@@ -41,6 +27,7 @@ def run_brief(run: dict) -> dict:
 def windows(project, store) -> list[dict]:
     """Per source: the latest completed window for its current query, and where the next refresh starts."""
     from spiders.state import query_hash
+    from synth import harvestlog
     from synth.records import SOURCES
 
     try:
@@ -52,10 +39,8 @@ def windows(project, store) -> list[dict]:
     out = []
     for name in SOURCES:
         cfg = project.source(name)
-        row = store.conn.execute(
-            "SELECT since, until, records, run_id, completed_at FROM windows WHERE source=? AND query_hash=? "
-            "ORDER BY until DESC, completed_at DESC LIMIT 1", (name, query_hash(cfg["query"]))).fetchone()
-        failed = store.conn.execute("SELECT COUNT(*) FROM failed_requests WHERE source=? AND resolved=0", (name,)).fetchone()[0]
+        row = harvestlog.latest_window(store, name, query_hash(cfg["query"]))
+        failed = harvestlog.open_failures(store, name)
         nxt = plan.get(name)
         out.append({
             "source": name, "enabled": bool(cfg.get("enabled", True)),
@@ -68,44 +53,17 @@ def windows(project, store) -> list[dict]:
 
 
 def counts(store) -> dict:
-    def q(sql: str) -> int:
-        try:
-            return store.conn.execute(sql).fetchone()[0]
-        except Exception:  # noqa: BLE001 - a table another step creates may not exist yet
-            return 0
-
-    return {
-        "records": store.count(),
-        "merged_away": q("SELECT COUNT(*) FROM records WHERE merged_into IS NOT NULL"),
-        "provenance": q("SELECT COUNT(*) FROM provenance"),
-        "sentences": q("SELECT COUNT(*) FROM sentences s JOIN records r ON r.id = s.record_id WHERE r.merged_into IS NULL"),
-        "quarantined": q("SELECT COUNT(*) FROM quarantine"),
-        "excluded": q("SELECT COUNT(*) FROM screening s JOIN records r ON r.id = s.record_id "
-                      "WHERE s.decision = 'exclude' AND r.merged_into IS NULL"),
-        "coded": q("SELECT COUNT(*) FROM records WHERE merged_into IS NULL AND coded_hash IS NOT NULL"),
-        "retracted": _retracted_count(store),
-        "failed_requests_open": q("SELECT COUNT(*) FROM failed_requests WHERE resolved = 0"),
-    }
-
-
-def _retracted_count(store) -> int:
+    from synth import harvestlog
     from synth.retractions import retracted_ids
+    from synth.screening import excluded_ids
 
-    return len(retracted_ids(store))
-
-
-def open_errors(store, limit: int = 10) -> list[dict]:
-    rows = store.conn.execute(
-        "SELECT run_id, source, url, error, at FROM failed_requests WHERE resolved = 0 ORDER BY id DESC LIMIT ?", (limit,)
-    ).fetchall()
-    return [dict(r) for r in rows]
+    totals = store.totals()
+    return {**totals, "excluded": len(excluded_ids(store) & store.live_ids()),
+            "retracted": len(retracted_ids(store)), "failed_requests_open": harvestlog.open_failures(store)}
 
 
 def quarantined(store) -> list[dict]:
-    rows = store.conn.execute(
-        "SELECT id, source, source_id, location, reason, run_id, at FROM quarantine ORDER BY id"
-    ).fetchall()
-    return [dict(r) for r in rows]
+    return store.quarantined()
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -115,9 +73,8 @@ def default_cutoff(store) -> int | None:
     """Run id after which records count as new by default: everything stored since the
     refresh before the last completed one (so records stored by a run that was killed and
     then completed by the last refresh are included). None: every record is new."""
-    rows = store.conn.execute(
-        "SELECT id FROM runs WHERE kind = 'refresh' AND status IN ('ok', 'partial') ORDER BY id DESC LIMIT 2").fetchall()
-    return rows[1][0] if len(rows) == 2 else None
+    rows = store.finished_refreshes(2)
+    return rows[1]["id"] if len(rows) == 2 else None
 
 
 def cutoff(store, since: str | None) -> tuple[str, str, object]:
@@ -131,7 +88,7 @@ def cutoff(store, since: str | None) -> tuple[str, str, object]:
         return f"refresh run {after}", "after_run", after
     since = since.strip()
     if since.isdigit():
-        if not store.conn.execute("SELECT 1 FROM runs WHERE id = ?", (int(since),)).fetchone():
+        if not store.run_exists(int(since)):
             raise SynthError(f"no run {since}; see `synth status` for run ids")
         return f"run {since} (included)", "from_run", int(since)
     if _DATE.match(since):
@@ -151,12 +108,11 @@ def new_records(store, since: str | None) -> tuple[str, list[dict]]:
     Returns (description of the cut-off, records with their mechanisms).
     """
     desc, kind, value = cutoff(store, since)
-    where = {"all": ("", ()), "after_run": ("created_run > ?", (value,)), "from_run": ("created_run >= ?", (value,)),
-             "date": ("created_at >= ?", (value,))}[kind]
-    return desc, list(_records(store, *where))
+    scan = {"all": {}, "after_run": {"after_run": value}, "from_run": {"from_run": value}, "date": {"since": value}}[kind]
+    return desc, list(_records(store, store.iter_created(**scan)))
 
 
-def _records(store, where: str, params: tuple):
+def _records(store, records):
     """The records `synth new` lists, with sources and mechanisms (curation applied) read per chunk."""
     from synth.mechanisms.codes import mechanisms_of
     from synth.retractions import notice_ids, retracted_ids
@@ -164,7 +120,7 @@ def _records(store, where: str, params: tuple):
     from synth.store import chunked
 
     excluded, retracted, notices = excluded_ids(store), retracted_ids(store), notice_ids(store)
-    for chunk in chunked(store.iter_records(where, params)):
+    for chunk in chunked(records):
         ids = [r["id"] for r in chunk]
         mechs, prov = mechanisms_of(store, ids), store.provenance_of_many(ids)
         for rec in chunk:
@@ -201,6 +157,7 @@ def newly_retracted(store, since: str | None = None) -> tuple[str, list[dict]]:
 
 def status_report(project) -> dict:
     """`synth status`: last runs, each source's window, counts, store–index agreement and open errors."""
+    from synth import harvestlog
     from synth.lock import ProjectLock
 
     store = project.store()
@@ -208,11 +165,11 @@ def status_report(project) -> dict:
         return {
             "project": str(project.root),
             "running": ProjectLock(project.lock_path).holder(),
-            "runs": [run_brief(r) for r in last_runs(store)],
+            "runs": [run_brief(r) for r in store.runs()],
             "windows": windows(project, store),
             "counts": counts(store),
             "index": agreement(project),
-            "errors": open_errors(store),
+            "errors": harvestlog.recent_failures(store),
         }
     finally:
         store.close()

@@ -178,7 +178,7 @@ class Store:
         if self._titles is None:
             from synth.dedupe import TitleIndex
 
-            self._titles = TitleIndex(self.conn)
+            self._titles = TitleIndex(self)
         return self._titles
 
     def _live_id(self, record_id: str) -> str | None:
@@ -313,7 +313,10 @@ class Store:
         return out
 
     def iter_records(self, where: str = "", params: tuple = (), batch: int = 500) -> Iterator[dict]:
-        """Live records in id order, streamed in batches (never the whole corpus in memory)."""
+        """Live records in id order, streamed in batches (never the whole corpus in memory).
+
+        WHERE is a condition on `records` written by an owner module (index/state.py's pending
+        records); everyone else filters with the named scans below."""
         last = ""
         extra = f" AND ({where})" if where else ""
         while True:
@@ -326,6 +329,133 @@ class Store:
             for r in rows:
                 yield row_to_dict(r)
             last = rows[-1]["id"]
+
+    def iter_design(self, design: str | None) -> Iterator[dict]:
+        """Live records of one study design (None: those not yet classified)."""
+        return self.iter_records("design IS NULL") if design is None else self.iter_records("design = ?", (design,))
+
+    def iter_created(self, after_run: int | None = None, from_run: int | None = None, since: str | None = None,
+                     undated_after: str | None = None) -> Iterator[dict]:
+        """Live records created by a run after AFTER_RUN (or from FROM_RUN on), or at or after the
+        timestamp SINCE; with UNDATED_AFTER, records no run created count when created after it."""
+        if after_run is not None and undated_after is not None:
+            return self.iter_records("(created_run > ? OR (created_run IS NULL AND created_at > ?))", (after_run, undated_after))
+        if after_run is not None:
+            return self.iter_records("created_run > ?", (after_run,))
+        if from_run is not None:
+            return self.iter_records("created_run >= ?", (from_run,))
+        if since is not None:
+            return self.iter_records("created_at >= ?", (since,))
+        return self.iter_records()
+
+    def count_updated(self, after: str, created_by: int) -> int:
+        """Live records that existed by run CREATED_BY (and the time AFTER) and changed after it."""
+        return self.count("updated_at > ? AND (created_run <= ? OR created_run IS NULL) AND created_at <= ?",
+                          (after, created_by, after))
+
+    def ids_where(self, year_from: int | None = None, year_to: int | None = None, designs=(), sources=()) -> set[str]:
+        """Live record ids published in [YEAR_FROM, YEAR_TO], of one of DESIGNS, seen by one of SOURCES
+        (each filter only when given): what a search may return."""
+        where, params = ["merged_into IS NULL"], []
+        if year_from:
+            where.append("year >= ?")
+            params.append(year_from)
+        if year_to:
+            where.append("year <= ?")
+            params.append(year_to)
+        if designs:
+            where.append(f"design IN ({','.join('?' * len(designs))})")
+            params += list(designs)
+        if sources:
+            where.append(f"id IN (SELECT record_id FROM provenance WHERE source IN ({','.join('?' * len(sources))}))")
+            params += list(sources)
+        return {r[0] for r in self.conn.execute(f"SELECT id FROM records WHERE {' AND '.join(where)}", params)}
+
+    def stamp(self) -> dict:
+        """Cheap fingerprint of the live records: changes whenever a record is added, changed or merged."""
+        row = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(MAX(updated_at), ''), COALESCE(MAX(rowid), 0) FROM records WHERE merged_into IS NULL"
+        ).fetchone()
+        return {"count": row[0], "updated_at": row[1], "max_rowid": row[2]}
+
+    def live_ids(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT id FROM records WHERE merged_into IS NULL")}
+
+    def ids_below_relevance(self, below: float) -> set[str]:
+        """Live records the relevance model scored under BELOW (near misses)."""
+        return {r[0] for r in self.conn.execute(
+            "SELECT id FROM records WHERE merged_into IS NULL AND relevance IS NOT NULL AND relevance < ?", (below,))}
+
+    def relevance_of(self, record_id: str) -> float | None:
+        row = self.conn.execute("SELECT relevance FROM records WHERE id=?", (record_id,)).fetchone()
+        return row[0] if row else None
+
+    def set_coded(self, record_id: str, relevance: float | None, coded_hash: str, roles: list[tuple[int, str]]) -> None:
+        """The coder's marks on a record: its relevance, what it was coded from, each sentence's role
+        (inside the coder's transaction)."""
+        self.conn.execute("UPDATE records SET relevance=?, coded_hash=? WHERE id=?", (relevance, coded_hash, record_id))
+        self.conn.executemany("UPDATE sentences SET role=? WHERE record_id=? AND idx=?",
+                              [(role, record_id, idx) for idx, role in roles])
+
+    def coding_state(self) -> list[tuple[str, str, str | None]]:
+        """(id, content hash, hash it was coded from) of every live record, in id order."""
+        return self.conn.execute("SELECT id, content_hash, coded_hash FROM records WHERE merged_into IS NULL ORDER BY id").fetchall()
+
+    def content_hashes(self) -> dict[str, str]:
+        """{id: content hash} of every live record."""
+        return dict(self.conn.execute("SELECT id, content_hash FROM records WHERE merged_into IS NULL"))
+
+    def set_designs(self, updates: list[tuple[str, str]]) -> None:
+        """(design, record id) pairs, in one transaction."""
+        with self.transaction() as c:
+            c.executemany("UPDATE records SET design=? WHERE id=?", updates)
+
+    def design_counts(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT design, COUNT(*) FROM records WHERE merged_into IS NULL GROUP BY design ORDER BY design"))
+
+    def match_keys(self, year: int | None) -> list[tuple[str, str, str]]:
+        """(id, title key, authors JSON) of live records of one year, for de-duplication's blocks."""
+        return self.conn.execute("SELECT id, title_key, authors FROM records WHERE merged_into IS NULL AND year IS ?",
+                                 (year,)).fetchall()
+
+    def live_years(self) -> list:
+        return [y for (y,) in self.conn.execute("SELECT DISTINCT year FROM records WHERE merged_into IS NULL")]
+
+    def match_row(self, record_id: str) -> tuple[dict | None, list[dict]]:
+        """(the fields de-duplication compares of a record, or None; every observation of it)."""
+        row = self.conn.execute("SELECT title, authors, year, journal, doi, pmid, pmcid, openalex, pub_types FROM records "
+                                "WHERE id=?", (record_id,)).fetchone()
+        if row is None:
+            return None, []
+        derived = dict(row)
+        derived["authors"] = json.loads(derived["authors"] or "[]")
+        derived["pub_types"] = json.loads(derived["pub_types"] or "[]")
+        obs = [json.loads(d) for (d,) in self.conn.execute("SELECT data FROM provenance WHERE record_id=?", (record_id,))]
+        return derived, obs
+
+    def totals(self) -> dict[str, int]:
+        """What `synth status` counts of the store's own tables."""
+        one = lambda sql: self.conn.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "records": self.count(),
+            "merged_away": one("SELECT COUNT(*) FROM records WHERE merged_into IS NOT NULL"),
+            "provenance": one("SELECT COUNT(*) FROM provenance"),
+            "sentences": one("SELECT COUNT(*) FROM sentences s JOIN records r ON r.id = s.record_id WHERE r.merged_into IS NULL"),
+            "quarantined": one("SELECT COUNT(*) FROM quarantine"),
+            "coded": one("SELECT COUNT(*) FROM records WHERE merged_into IS NULL AND coded_hash IS NOT NULL"),
+        }
+
+    def observations_per_source(self) -> list[dict]:
+        """Provenance rows per (source, imported database): what each source identified."""
+        return [dict(r) for r in self.conn.execute(
+            "SELECT source, database, COUNT(*) n FROM provenance GROUP BY source, database ORDER BY source, database")]
+
+    def quarantined(self) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(
+            "SELECT id, source, source_id, location, reason, run_id, at FROM quarantine ORDER BY id")]
+
+    def quarantined_per_source(self) -> list[dict]:
+        return [dict(r) for r in self.conn.execute("SELECT source, COUNT(*) n FROM quarantine GROUP BY source ORDER BY source")]
 
     def records_by_id(self, record_ids: list[str]) -> dict[str, dict]:
         """{id: record} for many live records, in chunks (for tables over thousands of studies)."""
@@ -352,6 +482,22 @@ class Store:
     def uncoded(self) -> int:
         """Live records the mechanism coder has never coded (`synth index` codes them)."""
         return self.count("coded_hash IS NULL")
+
+    def prune_sentences(self) -> None:
+        """Sentences of records merged away or gone leave with them."""
+        self.conn.execute("DELETE FROM sentences WHERE record_id NOT IN (SELECT id FROM records WHERE merged_into IS NULL)")
+
+    def sentence_counts(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT record_id, COUNT(*) FROM sentences GROUP BY record_id"))
+
+    def put_sentences(self, record_id: str, rows: list[tuple]) -> None:
+        """A record's sentences (record_id, idx, section, text), inside the caller's transaction;
+        rows whose text is unchanged are kept, and with them the coder's roles."""
+        old = self.conn.execute("SELECT record_id, idx, section, text FROM sentences WHERE record_id=? ORDER BY idx",
+                                (record_id,)).fetchall()
+        if [tuple(o) for o in old] != rows:
+            self.conn.execute("DELETE FROM sentences WHERE record_id=?", (record_id,))
+            self.conn.executemany("INSERT INTO sentences(record_id, idx, section, text) VALUES (?,?,?,?)", rows)
 
     def sentences_of(self, record_id: str) -> list[dict]:
         """A record's evidence sentences in order: idx, section, text, role."""
@@ -380,6 +526,38 @@ class Store:
             "UPDATE runs SET finished_at=?, status=?, summary=? WHERE id=?",
             (utcnow(), status, json.dumps(summary, ensure_ascii=False), run_id),
         )
+
+    def runs(self, limit: int = 5) -> list[dict]:
+        """The last LIMIT runs, newest first, summaries parsed."""
+        out = []
+        for r in self.conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)):
+            d = dict(r)
+            try:
+                d["summary"] = json.loads(d["summary"] or "{}")
+            except ValueError:
+                d["summary"] = {}
+            out.append(d)
+        return out
+
+    def run_exists(self, run_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
+
+    def finished_refreshes(self, limit: int = 2) -> list[dict]:
+        """The last LIMIT refresh runs that finished (ok or partial), newest first."""
+        return [dict(r) for r in self.conn.execute(
+            "SELECT id, started_at, finished_at, status FROM runs WHERE kind='refresh' AND status IN ('ok','partial') "
+            "ORDER BY id DESC LIMIT ?", (limit,))]
+
+    def running_runs(self, but_pid: int) -> list[dict]:
+        """Runs still marked running by a process other than BUT_PID."""
+        return [dict(r) for r in self.conn.execute("SELECT id, kind, pid FROM runs WHERE status = 'running' AND pid IS NOT ?", (but_pid,))]
+
+    def mark_killed(self, run_ids: list[int]) -> None:
+        self.conn.executemany("UPDATE runs SET status = 'killed', finished_at = COALESCE(finished_at, started_at) WHERE id = ?",
+                              [(i,) for i in run_ids])
+
+    def delete_meta(self, key: str) -> None:
+        self.conn.execute("DELETE FROM meta WHERE key=?", (key,))
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -491,3 +669,15 @@ def chunked(items, n: int = 500) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def read_meta(db_path: Path, key: str) -> str | None:
+    """One meta value read without opening a Store (no migration, read-only): the cold search path."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        conn.close()
+    return row[0] if row else None

@@ -1,5 +1,6 @@
-"""The import rules of docs/architecture.md, checked: imports point down the layers, no cycles, and the
-library never imports click (the CLI maps its errors). Function-level (lazy) imports count too."""
+"""The rules of docs/architecture.md, checked: imports point down the layers, no cycles, the library
+never imports click (the CLI maps its errors), and SQL lives only in the owner of each table.
+Function-level (lazy) imports count too."""
 
 import ast
 from collections import defaultdict
@@ -20,6 +21,7 @@ STORE_MODULES = {
     "synth", "synth.errors", "synth.records", "synth.normalize", "synth.versioned", "synth.lock", "synth.schema",
     "synth.store", "synth.dedupe", "synth.duplicates", "synth.retractions", "synth.screening", "synth.project",
     "synth.sentences", "synth.progress", "synth.design", "synth.citations", "synth.spreadsheet", "synth.highlight",
+    "synth.harvestlog",
 }
 
 
@@ -125,3 +127,62 @@ def test_the_checker_sees_a_cycle_and_an_upward_import():
     assert "synth.schema" in edges["synth.store"] and "click" in edges["synth.cli"]  # lazy imports seen too
     assert "synth.retractions" in edges["synth.schema"]
     assert layer("synth.store") == STORE and layer("synth.commands.search") == CLI and layer("synth.tables") == SYNTHESIS
+
+
+# ---------------------------------------------------------------------- SQL has owners
+# The modules that hold SQL (docs/architecture.md, "Who owns which table"), and the tables each writes.
+SQL_OWNERS = {
+    "synth.store": {"records", "provenance", "quarantine", "runs", "meta", "sentences"},
+    "synth.schema": set(),  # creates every table; migrations
+    "synth.harvestlog": {"windows", "failed_requests"},
+    "synth.screening": {"screening"},
+    "synth.duplicates": {"duplicate_pairs"},
+    "synth.retractions": {"retractions", "meta"},  # meta: the backfill's done-flag, written inside its migration
+    "synth.mechanisms.pipeline": {"codes"},
+    "synth.mechanisms.codes": set(),  # reads codes
+    "synth.mechanisms.curation": {"curation", "curation_log"},
+    "synth.mechanisms.emergent": {"emergent_clusters", "emergent_members", "sentence_fit"},
+    "synth.mechanisms.vectors": {"theory_vectors"},
+    "index.state": {"index_state"},
+}
+_SQL_CALL = ("execute", "executemany", "executescript")
+_WRITE = __import__("re").compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+([a-z_]+)\b")
+
+
+def sql_uses(path: Path) -> tuple[list[int], set[str]]:
+    """(lines calling execute*/touching `.conn`, tables named after INSERT INTO / UPDATE / DELETE FROM)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    lines, written = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and (node.attr in _SQL_CALL or node.attr == "conn"):
+            lines.append(node.lineno)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            written |= set(_WRITE.findall(node.value)) - {"set"}
+    return lines, written
+
+
+def test_sql_lives_only_in_the_owners_of_tables():
+    found = {}
+    for name, path in modules().items():
+        lines, _ = sql_uses(path)
+        if lines and name not in SQL_OWNERS:
+            found[name] = sorted(set(lines))[:5]
+    assert not found, f"SQL outside the table owners (move it into a named query of the owner): {found}"
+
+
+def test_each_table_is_written_only_by_its_owner():
+    tables = {t for owned in SQL_OWNERS.values() for t in owned}
+    wrong = {}
+    for name, path in modules().items():
+        _, written = sql_uses(path)
+        foreign = {t for t in written if t in tables} - SQL_OWNERS.get(name, set())
+        if foreign:
+            wrong[name] = sorted(foreign)
+    assert not wrong, f"tables written outside their owner: {wrong}"
+
+
+def test_the_sql_checker_sees_a_query_and_a_foreign_write(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text('def f(store):\n    store.conn.execute("UPDATE codes SET score=0 WHERE record_id=?", ("x",))\n')
+    lines, written = sql_uses(bad)
+    assert lines == [2, 2] and written == {"codes"}

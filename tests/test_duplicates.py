@@ -119,7 +119,7 @@ def test_variants_of_one_study_merge(tmp_path, what):
     store, done = store_of(tmp_path, rec(doi="10.5555/jah.2021.512"), rec(**VARIANTS[what]))
     (first, a), (second, b) = done
     assert (first, second) == (Outcome.NEW, Outcome.MERGED), (what, dedupe.compare(
-        dedupe.record_view(store.conn, a), dedupe.view_of([rec(**VARIANTS[what]).normalized().to_dict()])).why)
+        dedupe.record_view(store, a), dedupe.view_of([rec(**VARIANTS[what]).normalized().to_dict()])).why)
     assert a == b and store.count() == 1
     assert len(store.provenance(a)) == 2  # each source's own values stay in its provenance row
 

@@ -113,7 +113,7 @@ def _quote(s: dict, rid: str) -> dict:
 def ongoing_studies(store, skip: set[str] = frozenset()) -> list[dict]:
     """Relevant protocols: listed, never counted."""
     floor = relevance_min(store)
-    return [r for r in store.iter_records("design = 'protocol'")
+    return [r for r in store.iter_design("protocol")
             if r["id"] not in skip and (r.get("relevance") is None or r["relevance"] >= floor)]
 
 

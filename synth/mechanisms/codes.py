@@ -144,6 +144,11 @@ def records_with(store, mechanism: str) -> set[str]:
     return out
 
 
+def coded_ids(store, kind: str) -> set[str]:
+    """Every code of KIND the coder has written (theory ids and emergent ones alike)."""
+    return {r[0] for r in store.conn.execute("SELECT DISTINCT code FROM codes WHERE kind=?", (kind,))}
+
+
 def _auto_codes(store, mechanism: str):
     yield from store.conn.execute("SELECT record_id, idx, code, score FROM codes WHERE kind='mechanism' AND code=?",
                                   (mechanism,))
@@ -187,9 +192,8 @@ def record_codes(store, record_id: str) -> dict:
             agg.append({"id": code, "name": names[kind + "s"].get(code, code), "score": scores.get(code, 1.0 if e["curated"] else 0.0),
                         "curated": e["curated"], "evidence": [sents[i] for i in e["evidence"] if i in sents]})
         out[kind + "s"] = sorted(agg, key=lambda d: (-d["score"], d["id"]))
-    row = store.conn.execute("SELECT relevance FROM records WHERE id=?", (record_id,)).fetchone()
-    out["relevance"] = row[0] if row else None
-    out["near_miss"] = bool(row and row[0] is not None and row[0] < relevance_min(store))
+    out["relevance"] = rel = store.relevance_of(record_id)
+    out["near_miss"] = rel is not None and rel < relevance_min(store)
     return out
 
 

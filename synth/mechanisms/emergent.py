@@ -78,11 +78,34 @@ def cluster(vectors: np.ndarray, groups: list[str] | None = None, distance: floa
     return labels
 
 
-def refresh_emergent(store, vectors, params=None) -> dict:
-    rows = store.conn.execute(
+# ---------------------------------------------------------------------- sentence_fit (written by the coder)
+def put_fit(store, record_id: str, fit: list[tuple[int, float, bool]]) -> None:
+    """How well the theory explains each evidence sentence of a record, replacing what was there
+    (inside the coder's transaction); candidates are the sentences clustering looks at."""
+    store.conn.execute("DELETE FROM sentence_fit WHERE record_id=?", (record_id,))
+    store.conn.executemany("INSERT INTO sentence_fit(record_id, idx, fit, candidate) VALUES (?,?,?,?)",
+                           [(record_id, idx, f, int(cand)) for idx, f, cand in fit])
+
+
+def has_candidates(store) -> bool:
+    return store.conn.execute("SELECT 1 FROM sentence_fit WHERE candidate=1 LIMIT 1").fetchone() is not None
+
+
+def prune_fit(store) -> None:
+    """Fit of records merged away or gone leaves with them."""
+    store.conn.execute("DELETE FROM sentence_fit WHERE record_id NOT IN (SELECT id FROM records WHERE merged_into IS NULL)")
+
+
+def _candidates(store) -> list[tuple[str, int, str]]:
+    return store.conn.execute(
         "SELECT f.record_id, f.idx, s.text FROM sentence_fit f JOIN sentences s ON s.record_id=f.record_id AND s.idx=f.idx "
         "JOIN records r ON r.id=f.record_id AND r.merged_into IS NULL WHERE f.candidate=1 ORDER BY f.record_id, f.idx"
     ).fetchall()
+
+
+# ---------------------------------------------------------------------- clusters
+def refresh_emergent(store, vectors, params=None) -> dict:
+    rows = _candidates(store)
     if len(rows) > MAX_CANDIDATES:  # a deterministic subsample keeps clustering time bounded
         step = len(rows) / MAX_CANDIDATES
         rows = [rows[int(i * step)] for i in range(MAX_CANDIDATES)]

@@ -17,6 +17,7 @@ import numpy as np
 
 from synth.mechanisms.coder import CODER_VERSION, DEFAULT_PARAMS, Coder, Curated, Params, RecordIn, SentenceIn
 from synth.mechanisms.curation import decisions
+from synth.mechanisms.emergent import has_candidates, prune_fit, put_fit, refresh_emergent
 from synth.mechanisms.features import sentence_features
 from synth.mechanisms.theory import Theory, load_theory
 from synth.mechanisms.training import bundled_hash
@@ -80,9 +81,7 @@ def code_project(project, progress: bool = True, vectors=None, params: Params = 
                           curated=curated_examples(store, vectors, learn))
             _code_batches(store, coder, vectors, pending, theory, model, batch, progress, summary)
         if emergent and (summary["coded"] or force or store.get_meta("mechanisms.emergent_theory") != theory.hash):
-            from synth.mechanisms.emergent import refresh_emergent
-
-            if vectors is None and _has_candidates(store):
+            if vectors is None and has_candidates(store):
                 from synth.mechanisms.vectors import IndexVectors
 
                 vectors = IndexVectors(project)
@@ -96,22 +95,16 @@ def code_project(project, progress: bool = True, vectors=None, params: Params = 
         store.close()
 
 
-def _has_candidates(store) -> bool:
-    return store.conn.execute("SELECT 1 FROM sentence_fit WHERE candidate=1 LIMIT 1").fetchone() is not None
-
-
 def _cleanup(store) -> None:
     """Codes of records merged away or deleted leave with them."""
     with store.transaction() as c:
-        for table in ("codes", "sentence_fit"):
-            c.execute(f"DELETE FROM {table} WHERE record_id NOT IN (SELECT id FROM records WHERE merged_into IS NULL)")
+        c.execute("DELETE FROM codes WHERE record_id NOT IN (SELECT id FROM records WHERE merged_into IS NULL)")
+        prune_fit(store)
 
 
 def _pending(store, fp, force) -> list[tuple[str, str]]:
-    rows = store.conn.execute(
-        "SELECT id, content_hash, coded_hash FROM records WHERE merged_into IS NULL ORDER BY id").fetchall()
     out = []
-    for rid, ch, done in rows:
+    for rid, ch, done in store.coding_state():
         want = coded_hash(ch, fp)
         if force or done != want:
             out.append((rid, want))
@@ -131,13 +124,9 @@ def _code_batches(store, coder, vectors, pending, theory, model, batch, progress
         for start in range(0, len(pending), batch):
             chunk = pending[start:start + batch]
             ids = [rid for rid, _ in chunk]
-            q = ",".join("?" * len(ids))
-            recs = {r["id"]: dict(r) for r in store.conn.execute(
-                f"SELECT id, title, abstract, keywords, mesh, design FROM records WHERE id IN ({q})", ids)}
-            sents: dict[str, list[SentenceIn]] = {rid: [] for rid in ids}
-            for r in store.conn.execute(
-                    f"SELECT record_id, idx, section, text FROM sentences WHERE record_id IN ({q}) ORDER BY record_id, idx", ids):
-                sents[r[0]].append(SentenceIn(r[1], r[2], r[3]))
+            recs = store.records_by_id(ids)
+            sents = {rid: [SentenceIn(x["idx"], x["section"], x["text"]) for x in xs]
+                     for rid, xs in store.sentences_of_many(ids).items()}
             keys = [(rid, s.idx) for rid in ids for s in sents[rid]]
             texts = [s.text for rid in ids for s in sents[rid]]
             mat = vectors.sentence_vectors(keys, texts) if keys else np.zeros((0, coder.dim), np.float32)
@@ -149,22 +138,18 @@ def _code_batches(store, coder, vectors, pending, theory, model, batch, progress
                 if (rec["abstract"] or "").strip() and (not ss or np.isnan(v).any()):
                     summary["skipped_unindexed"] += 1  # not indexed yet: coded after the next `synth index`
                     continue
-                kw = json.loads(rec["keywords"] or "[]") + json.loads(rec["mesh"] or "[]")
+                kw = (rec["keywords"] or []) + (rec["mesh"] or [])
                 todo.append(RecordIn(rid, rec["title"], rec["abstract"] or "", ss, v, kw, rec["design"] or ""))
                 wants.append(want)
             results = list(zip(coder.code_batch(todo), wants))
             with store.transaction() as c:
-                c.execute("DELETE FROM meta WHERE key='mechanisms.emergent_theory'")  # clusters stale until re-run, even after a kill
+                store.delete_meta("mechanisms.emergent_theory")  # clusters stale until re-run, even after a kill
                 for out, want in results:
                     c.execute("DELETE FROM codes WHERE record_id=?", (out.id,))
-                    c.execute("DELETE FROM sentence_fit WHERE record_id=?", (out.id,))
                     c.executemany("INSERT OR REPLACE INTO codes(record_id, idx, kind, code, score) VALUES (?,?,?,?,?)",
                                   [(out.id, *code) for code in out.codes])
-                    c.executemany("UPDATE sentences SET role=? WHERE record_id=? AND idx=?",
-                                  [(role, out.id, idx) for idx, role in out.roles])
-                    c.executemany("INSERT INTO sentence_fit(record_id, idx, fit, candidate) VALUES (?,?,?,?)",
-                                  [(out.id, idx, fit, int(cand)) for idx, fit, cand in out.fit])
-                    c.execute("UPDATE records SET relevance=?, coded_hash=? WHERE id=?", (out.relevance, want, out.id))
+                    put_fit(store, out.id, out.fit)
+                    store.set_coded(out.id, out.relevance, want, out.roles)
                     summary["coded"] += 1
                     summary["near_misses"] += int(out.near_miss)
                     summary["sentences"] += len(out.roles)
