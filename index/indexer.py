@@ -272,11 +272,12 @@ def _sync(s: _Session, rebuild: bool, t0: float) -> dict:
 
 
 def _ensure_onnx(s: _Session, target: dict) -> None:
-    from index.onnx_export import export, export_dir, is_exported
+    from index.onnx_export import export, export_dir, from_cache, is_exported, to_cache
 
     folder = export_dir(s.project, target["slug"])
-    if not is_exported(folder, target["model"], target["dim"]):
+    if not is_exported(folder, target["model"], target["dim"]) and not from_cache(folder, target["model"], target["dim"]):
         export(s.model, target["model"], folder)
+        to_cache(folder, target["model"], target["dim"])
 
 
 def _pages(s: _Session, kind: str, batch: int = 1000):

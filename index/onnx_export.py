@@ -34,6 +34,53 @@ def is_exported(folder: Path, model_name: str, dim: int) -> bool:
             and (folder / "model.onnx").exists() and (folder / "tokenizer.json").exists())
 
 
+def _cached(model_name: str, dim: int) -> Path | None:
+    import hashlib
+
+    from synth.cache import cache_dir, model_key
+
+    root = cache_dir()
+    key = hashlib.sha1(f"{model_key(model_name)}\0{dim}\0{FORMAT}".encode()).hexdigest()[:16]
+    return root / "onnx" / key if root else None
+
+
+def from_cache(folder: Path, model_name: str, dim: int) -> bool:
+    """Copy an export of this model made for another project (synth/cache.py) into FOLDER."""
+    import shutil
+
+    src = _cached(model_name, dim)
+    if src is None or not is_exported(src, model_name, dim):
+        return False
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(src, tmp)
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False
+    return is_exported(folder, model_name, dim)
+
+
+def to_cache(folder: Path, model_name: str, dim: int) -> None:
+    """Keep FOLDER's export for the next project; a failure only costs the next one an export."""
+    import shutil
+
+    dst = _cached(model_name, dim)
+    if dst is None or is_exported(dst, model_name, dim):
+        return
+    tmp = dst.with_name(dst.name + f".tmp{os.getpid()}")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(folder, tmp)
+        shutil.rmtree(dst, ignore_errors=True)
+        tmp.rename(dst)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def export(st_model, model_name: str, folder: Path) -> Path:
     """Write model.onnx + tokenizer.json + encoder.json into FOLDER (atomically replaced)."""
     import torch

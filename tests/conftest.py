@@ -1,10 +1,13 @@
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# One cache of model-only work (training-sentence vectors, ONNX exports) for the whole run, not ~/.cache.
+os.environ.setdefault("SYNTH_CACHE_DIR", tempfile.mkdtemp(prefix="synth-test-cache-"))
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = REPO.parent / "shared" / "fixtures" / "real"

@@ -21,7 +21,7 @@ STORE_MODULES = {
     "synth", "synth.errors", "synth.records", "synth.normalize", "synth.versioned", "synth.lock", "synth.schema",
     "synth.store", "synth.dedupe", "synth.duplicates", "synth.retractions", "synth.screening", "synth.project",
     "synth.sentences", "synth.progress", "synth.design", "synth.citations", "synth.spreadsheet", "synth.highlight",
-    "synth.harvestlog",
+    "synth.harvestlog", "synth.cache",
 }
 
 

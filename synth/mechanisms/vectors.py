@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 
 import numpy as np
 
+from synth.cache import cache_dir, model_key
 from synth.errors import SynthError
 
 def normalise(x: np.ndarray) -> np.ndarray:
@@ -24,23 +26,72 @@ def normalise(x: np.ndarray) -> np.ndarray:
 
 
 def cached_embed(store, model: str, texts: list[str], embed) -> np.ndarray:
-    """Embed texts through a per-model cache in the store (theory texts rarely change)."""
+    """Embed texts through a per-model cache in the store (theory texts rarely change), backed by
+    the user's cache (synth/cache.py): the bundled training sentences are the same in every project,
+    and embedding them takes most of a first `synth index` on a small corpus."""
     keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
-    have = {}
+    have = _lookup(store.conn, model, keys)
+    missing = [k for k in dict.fromkeys(keys) if k not in have]
+    shared = _shared() if missing else None
+    if shared is not None:
+        try:
+            found = _lookup(shared, model_key(model), missing)
+        except sqlite3.Error:
+            found = {}
+        finally:
+            shared.close()
+        if found:
+            with store.transaction() as c:
+                _put(c, model, found)
+            have.update(found)
+            missing = [k for k in missing if k not in found]
+    if missing:
+        first = {k: i for i, k in reversed(list(enumerate(keys)))}
+        vecs = normalise(embed([texts[first[k]] for k in missing]))
+        new = dict(zip(missing, vecs))
+        with store.transaction() as c:
+            _put(c, model, new)
+        have.update(new)
+        shared = _shared()
+        if shared is not None:
+            try:
+                with shared:
+                    _put(shared, model_key(model), new)
+            except sqlite3.Error:  # a busy or broken cache only costs time
+                pass
+            finally:
+                shared.close()
+    return np.stack([have[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
+
+
+def _lookup(conn, model: str, keys: list[str]) -> dict[str, np.ndarray]:
+    out = {}
     for i in range(0, len(keys), 500):
         chunk = keys[i:i + 500]
         q = f"SELECT text_hash, vec FROM theory_vectors WHERE model=? AND text_hash IN ({','.join('?' * len(chunk))})"
-        for h, blob in store.conn.execute(q, (model, *chunk)):
-            have[h] = np.frombuffer(blob, dtype=np.float32)
-    missing = [i for i, k in enumerate(keys) if k not in have]
-    if missing:
-        vecs = normalise(embed([texts[i] for i in missing]))
-        with store.transaction() as c:
-            for i, v in zip(missing, vecs):
-                c.execute("INSERT OR REPLACE INTO theory_vectors(model, text_hash, dim, vec) VALUES (?,?,?,?)",
-                          (model, keys[i], len(v), v.astype(np.float32).tobytes()))
-                have[keys[i]] = v
-    return np.stack([have[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
+        for h, blob in conn.execute(q, (model, *chunk)):
+            out[h] = np.frombuffer(blob, dtype=np.float32)
+    return out
+
+
+def _put(conn, model: str, vecs: dict[str, np.ndarray]) -> None:
+    conn.executemany("INSERT OR REPLACE INTO theory_vectors(model, text_hash, dim, vec) VALUES (?,?,?,?)",
+                     [(model, k, len(v), np.asarray(v, np.float32).tobytes()) for k, v in vecs.items()])
+
+
+def _shared():
+    """The user's cache of theory vectors (same table as the store's), or None."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        conn = sqlite3.connect(folder / "theory_vectors.sqlite", timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS theory_vectors(model TEXT NOT NULL, text_hash TEXT NOT NULL, "
+                     "dim INTEGER NOT NULL, vec BLOB NOT NULL, PRIMARY KEY(model, text_hash))")
+        return conn
+    except sqlite3.Error:
+        return None
 
 
 def model_name(project) -> str:
