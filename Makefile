@@ -22,7 +22,8 @@ demo: install
 test: install lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
-# The suite minus the tests marked slow (kill trials, real-model end-to-end runs); no lint.
+# The suite minus the tests marked slow (kill trials, end-to-end runs with the real model, Chroma and
+# the fake APIs); no lint.
 test-fast: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
 

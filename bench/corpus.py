@@ -101,7 +101,12 @@ def make_tiny_model(path, dim: int = 64) -> str:
     if (path / "modules.json").exists():
         return str(path)
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+
+    try:  # sentence-transformers >= 6 moved the modules
+        from sentence_transformers.sentence_transformer import modules as models
+    except ImportError:
+        from sentence_transformers import models
     from transformers import BertConfig, BertModel
 
     from index.embedder import resolve_model

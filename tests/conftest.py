@@ -26,3 +26,12 @@ def project(tmp_path):
     from synth.project import init_project
 
     return init_project(tmp_path / "review")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """A 1-layer, 64-wide sentence-transformers model (bench/corpus.py): for tests where the model is
+    not the point (the pipeline around it is); the real model's tests are marked slow."""
+    from bench.corpus import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-model"))

@@ -14,6 +14,9 @@ from synth.mechanisms.coder import Coder, RecordIn, SentenceIn
 from synth.mechanisms.theory import Code, load_theory
 from synth.sentences import split_abstract
 
+# End-to-end with the real model (and Chroma): the full suite runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def dv():

@@ -306,6 +306,7 @@ def test_no_pairs_says_so(run_synth):
 
 
 # ----------------------------------------------------------------------------- through `synth refresh`
+@pytest.mark.slow
 def test_keep_apart_and_merge_survive_refresh(tmp_path, monkeypatch, capsys):
     """Two thin imports of one study, kept apart by a person; the harvest then brings the study with
     the DOI of one and the PMID of the other. It joins one of them; the decision holds, run after run."""

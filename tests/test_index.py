@@ -21,6 +21,9 @@ from synth.project import init_project
 from synth.records import Record
 from synth.sentences import split_abstract
 
+# End-to-end with the real model (and Chroma): the full suite runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 QUERIES = ["peer support for young people with psychosis", "hope through role modelling", "school-based peer mentoring",
            "stigma and help-seeking", "online peer support forum", "training and supervision of peer workers",

@@ -3,9 +3,14 @@ carries mechanisms; until then, commands that show mechanisms say so in one line
 
 import json
 
+import pytest
+
 from click.testing import CliRunner
 
 from synth.cli import cli
+
+# End-to-end with the real model (and Chroma): the full suite runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 NBIB = """PMID- 39200001
 TI  - Peer mentoring and hope among adolescents receiving mental health care: a mixed-methods study.

@@ -18,6 +18,9 @@ from index.indexer import check, sync
 from synth.project import init_project
 from test_index import onnx_cache  # noqa: F401 - shared session fixture
 
+# End-to-end with the real model (and Chroma): the full suite runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 CHROMA = Path(sys.executable).parent / "chroma"
 
 

@@ -17,6 +17,9 @@ from index.shards import shard_name, shard_numbers
 from synth.records import Record
 from tests.test_index import QUERIES, _changed, make_project, onnx_cache, rows  # noqa: F401 - fixture
 
+# End-to-end with the real model (and Chroma): the full suite runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 SHARD = 30
 
 

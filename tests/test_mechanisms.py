@@ -8,6 +8,9 @@ from click.testing import CliRunner
 
 from synth.records import Record
 
+# End-to-end with the real model (and Chroma): the full suite runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 DATA = Path(__file__).resolve().parents[1] / "bench" / "data" / "labelled" / "batch_b.jsonl"
 THEORY_IDS = {"peerness_relationship", "hope_role_modelling", "validation_support", "navigation_advocacy",
               "skills_psychoeducation", "empowerment_autonomy", "stigma_reduction", "social_connection",

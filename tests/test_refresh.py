@@ -16,6 +16,9 @@ from synth.fakeapi import FakeAPIServer, Faults, generate_corpus
 from synth.project import load_project
 from synth.records import SOURCES
 
+# End-to-end with the real model (and Chroma): the full suite runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 ZERO = {"new": 0, "updated": 0, "merged": 0, "quarantined": 0, "failed_requests": 0, "embedded": 0,
         "removed_from_index": 0, "recoded": 0}
 

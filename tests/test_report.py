@@ -23,12 +23,12 @@ def run(project, *args):
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory):
-    """The review corpus, embedded with the real model into real (embedded) Chroma."""
+def indexed(tmp_path_factory, tiny_model):
+    """The review corpus, embedded into real (embedded) Chroma (a tiny model: the report is the point)."""
     from index.indexer import sync
     from synth.project import init_project
 
-    project = init_project(tmp_path_factory.mktemp("report") / "review")
+    project = init_project(tmp_path_factory.mktemp("report") / "review", {"index": {"model": tiny_model}})
     ids = build(project)
     sync(project, progress=False)
     path = write_report(project, project.root / "report.html")

@@ -303,6 +303,7 @@ def run(project, *args):
     return r.exit_code, r.stdout, r.stderr
 
 
+@pytest.mark.slow
 def test_spiders_store_each_sources_signal(reviewed):
     project, _, _, _, ids = reviewed
     store = load_project(project).store()
@@ -328,6 +329,7 @@ def test_spiders_store_each_sources_signal(reviewed):
         store.close()
 
 
+@pytest.mark.slow
 def test_refresh_summary_lists_the_newly_retracted(reviewed):
     project, _, _, (first, second), ids = reviewed
     assert {r["id"] for r in first["newly_retracted"]} == {ids["a"], ids["b"], ids["c"]}
@@ -337,6 +339,7 @@ def test_refresh_summary_lists_the_newly_retracted(reviewed):
     assert quiet.returncode == 0 and "0 newly retracted" in quiet.stdout
 
 
+@pytest.mark.slow
 def test_new_lists_studies_newly_known_to_be_retracted(reviewed):
     project, _, _, (first, second), ids = reviewed
     later_run = str(second["run_id"])
@@ -353,6 +356,7 @@ def test_new_lists_studies_newly_known_to_be_retracted(reviewed):
     assert rows[ids["a"]]["retracted"] is True and rows[ids["notice"]]["retracted"] is False
 
 
+@pytest.mark.slow
 def test_show_says_retracted_with_the_notice(reviewed):
     project, _, _, _, ids = reviewed
     code, out, err = run(project, "show", ids["a"])
@@ -370,6 +374,7 @@ def test_show_says_retracted_with_the_notice(reviewed):
     assert json.loads(out)["counts"]["retracted"] == 4
 
 
+@pytest.mark.slow
 def test_search_results_carry_the_marker(reviewed):
     project, _, studies, _, ids = reviewed
     query = studies["a"]["title"]
@@ -387,6 +392,7 @@ def test_search_results_carry_the_marker(reviewed):
     assert "RETRACTED" in out
 
 
+@pytest.mark.slow
 def test_exports_carry_the_retraction_and_jsonl_round_trips(reviewed, tmp_path):
     project, _, _, _, ids = reviewed
     out = {}
@@ -411,6 +417,7 @@ def test_exports_carry_the_retraction_and_jsonl_round_trips(reviewed, tmp_path):
         assert R.retraction_of(st, st.get("35990001")["id"])["sources"] == ["pubmed", "europepmc", "crossref", "openalex"]
 
 
+@pytest.mark.slow
 def test_a_later_harvest_without_the_signal_never_clears_it(reviewed):
     project, api, _, _, ids = reviewed
     before = {}

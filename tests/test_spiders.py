@@ -73,6 +73,7 @@ def record_of_each_study(store: Store, api, sources=SOURCES) -> dict[str, set[st
     return found
 
 
+@pytest.mark.slow
 def test_happy_path_every_record_stored_once_with_provenance(tmp_path, api, corpus):
     project = make_project(tmp_path / "p", api)
     rc, summary, err = harvest(project)
@@ -136,6 +137,7 @@ def test_happy_path_every_record_stored_once_with_provenance(tmp_path, api, corp
         assert store.count() == len(studies)
 
 
+@pytest.mark.slow
 def test_429_with_retry_after_holds_the_host(tmp_path, api):
     project = make_project(tmp_path / "p", api, pubmed={"batch_size": 5})
     api.faults = Faults(error_rate=0.35, retry_after=0.5, seed=4)
@@ -244,6 +246,7 @@ def test_esearch_ceiling_splits_the_date_range(tmp_path, api):
         assert len(ids) == len(set(ids)) == n == store.count()
 
 
+@pytest.mark.slow
 def test_politeness_never_above_the_rate(tmp_path, api):
     """60 requests at 5/s: achieved ≥ 90% of the limit, never more than 5 in any 1-s window.
     (bench/bench_politeness.py measures 3/s and 10/s, PubMed's limits without and with a key.)"""
