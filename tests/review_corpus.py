@@ -4,6 +4,8 @@ Records go in through Store.upsert; sentences, codes, curation and relevance/des
 straight into the tables the mechanisms coder fills, so no model is needed.
 """
 
+from synth import screening
+from synth.mechanisms import curation
 from synth.records import Record
 
 EVIL_TITLE = '=HYPERLINK("http://x","y")'
@@ -108,7 +110,6 @@ CORPUS = {
 
 def build(project, exclude=("excluded",)) -> dict[str, str]:
     """Write the corpus into PROJECT's store; returns key -> record id."""
-    from synth.records import utcnow
 
     store = project.store()
     ids = {}
@@ -127,11 +128,9 @@ def build(project, exclude=("excluded",)) -> dict[str, str]:
                     c.execute("INSERT INTO codes(record_id, idx, kind, code, score) VALUES (?,?,?,?,?)",
                               (rid, idx, kind, code, score))
         # A human accepted hope_role_modelling for the school record, citing its first sentence.
-        store.conn.execute("INSERT INTO curation(record_id, idx, code, decision, at) VALUES (?, 0, 'hope_role_modelling', 'accept', ?)",
-                           (ids["curated"], utcnow()))
+        curation.curate(store, ids["curated"], "hope_role_modelling", "accept", sentence=0)
         for key in exclude:
-            store.conn.execute("INSERT INTO screening(record_id, decision, reason, at) VALUES (?, 'exclude', 'adult sample', ?)",
-                               (ids[key], utcnow()))
+            screening.decide(store, ids[key], "exclude", "adult sample")
     finally:
         store.close()
     return ids

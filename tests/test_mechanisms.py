@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from synth import screening
 from synth.records import Record
 
 # End-to-end with the real model (and Chroma): the full suite runs it, `make test-fast` does not.
@@ -207,7 +208,7 @@ def test_cmoc_configurations_are_per_study_and_linked(coded):
     # screening exclusions leave the configurations unless asked for
     rid = confs[0]["record_id"]
     with project.store() as store:
-        store.conn.execute("INSERT INTO screening(record_id, decision, reason, at) VALUES (?, 'exclude', 'x', 'now')", (rid,))
+        screening.decide(store, rid, "exclude", "x")
     assert all(rid != c["record_id"] for c in configurations(project))
     assert any(rid == c["record_id"] for c in configurations(project, include_excluded=True))
 

@@ -12,7 +12,9 @@ import pytest
 from click.testing import CliRunner
 from search_corpus import store_records
 
+from synth import screening
 from synth.cli import cli
+from synth.mechanisms import curation
 
 
 @pytest.fixture(scope="session")
@@ -28,16 +30,14 @@ def indexed(tmp_path_factory):
     build_lexical(project)
     # A screening decision: excluded records are hidden from search by default.
     store = project.store()
-    store.conn.execute("INSERT INTO screening(record_id, decision, reason, at) VALUES (?, 'exclude', 'peer review of manuscripts', '2024-01-01')",
-                       (ids["peer_review"],))
+    screening.decide(store, ids["peer_review"], "exclude", "peer review of manuscripts")
     # Mechanism codes as the coder writes them (idx -1 = record level), and one human reject.
     store.conn.executemany("INSERT INTO codes(record_id, idx, kind, code, score) VALUES (?,?,?,?,?)", [
         (ids["realist"], -1, "mechanism", "hope_role_modelling", 0.9), (ids["realist"], 1, "mechanism", "hope_role_modelling", 0.9),
         (ids["cohort"], -1, "mechanism", "hope_role_modelling", 0.7), (ids["cohort"], 1, "mechanism", "hope_role_modelling", 0.7),
         (ids["navigator"], -1, "mechanism", "navigation_advocacy", 0.8), (ids["navigator"], 3, "mechanism", "navigation_advocacy", 0.8),
     ])
-    store.conn.execute("INSERT INTO curation(record_id, idx, code, decision, at) VALUES (?, -1, 'hope_role_modelling', 'reject', '2024-01-01')",
-                       (ids["cohort"],))
+    curation.curate(store, ids["cohort"], "hope_role_modelling", "reject")
     # Relevance as the coder writes it: the survey is a near miss (below the 0.5 threshold).
     store.conn.executemany("UPDATE records SET relevance=? WHERE id=?",
                            [(0.12 if key == "survey" else 0.9, rid) for key, rid in ids.items()])

@@ -69,8 +69,11 @@ def test_screening_and_curation_follow_a_merge(tmp_path):
     s = Store(tmp_path / "s.db")
     _, a = s.upsert(rec(pmid="5", title="A study of peer workers in youth mental health services one"))
     _, b = s.upsert(rec(source="crossref", source_id="10.9999/x", doi="10.9999/x", title="Completely different wording of the same paper two"))
-    s.conn.execute("INSERT INTO screening(record_id, decision, reason, at) VALUES (?, 'exclude', 'adult sample', 'now')", (b,))
-    s.conn.execute("INSERT INTO curation(record_id, idx, code, decision, at) VALUES (?, -1, 'hope_role_modelling', 'accept', 'now')", (b,))
+    from synth import screening
+    from synth.mechanisms import curation
+
+    screening.decide(s, b, "exclude", "adult sample")
+    curation.curate(s, b, "hope_role_modelling", "accept")
     s.upsert(rec(source="europepmc", source_id="MED/5", pmid="5", doi="10.9999/x", title="A study of peer workers in youth mental health services one"))
-    assert [tuple(r) for r in s.conn.execute("SELECT record_id, decision FROM screening")] == [(a, "exclude")]
-    assert [tuple(r) for r in s.conn.execute("SELECT record_id, code FROM curation")] == [(a, "hope_role_modelling")]
+    assert [(d["record_id"], d["decision"]) for d in screening.list_decisions(s)] == [(a, "exclude")]
+    assert [(rid, code) for rid, _, code, _ in curation.decisions(s)] == [(a, "hope_role_modelling")]
