@@ -69,6 +69,8 @@ def test_csv_sheet_applies_every_decision_at_once_and_undo_restores(review):
     code, out, _ = run(project, "code", "--undo")
     assert code == 0 and "3 decisions" in out
     assert _keys(project) == before
+    code, out, _ = run(project, "code", "--undo")  # then the decision made before the sheet, by command
+    assert code == 0 and "1 decision" in out
     code, _, err = run(project, "code", "--undo")
     assert code == 2 and "nothing to undo" in err
 
