@@ -167,7 +167,7 @@ def build_report(project) -> dict:
     try:
         theory = load_theory(project)
         excluded = excluded_ids(store)
-        tables = build_tables(project, store=store)
+        tables = build_tables(project, store=store, evidence=False)  # the fragment sheet is the table's, not the page's
         tops = top_mechanisms(store, excluded)
         sections = []
         for s in tables.summary:

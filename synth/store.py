@@ -26,6 +26,7 @@ SOURCE_PRIORITY = {"pubmed": 0, "europepmc": 1, "import": 2, "crossref": 3, "ope
 _SCALARS = ("title", "abstract", "doi", "pmid", "pmcid", "openalex", "year", "journal", "language", "url")
 _LISTS = ("pub_types", "keywords", "mesh")
 _JSON_COLS = ("authors", "pub_types", "keywords", "mesh")
+_BRIEF = "id, title, authors, year, journal, doi, pmid, pmcid, openalex, url, design, relevance"
 
 class Outcome:
     NEW = "new"
@@ -457,12 +458,14 @@ class Store:
     def quarantined_per_source(self) -> list[dict]:
         return [dict(r) for r in self.conn.execute("SELECT source, COUNT(*) n FROM quarantine GROUP BY source ORDER BY source")]
 
-    def records_by_id(self, record_ids: list[str]) -> dict[str, dict]:
-        """{id: record} for many live records, in chunks (for tables over thousands of studies)."""
+    def records_by_id(self, record_ids: list[str], brief: bool = False) -> dict[str, dict]:
+        """{id: record} for many live records, in chunks (for tables over thousands of studies).
+        BRIEF: only what a citation and a table cell need (no abstract, keywords or MeSH)."""
         out = {}
+        cols = _BRIEF if brief else "*"
         for i in range(0, len(record_ids), 500):
             chunk = record_ids[i:i + 500]
-            for r in self.conn.execute(f"SELECT * FROM records WHERE merged_into IS NULL AND id IN ({','.join('?' * len(chunk))})", chunk):
+            for r in self.conn.execute(f"SELECT {cols} FROM records WHERE merged_into IS NULL AND id IN ({','.join('?' * len(chunk))})", chunk):
                 out[r["id"]] = row_to_dict(r)
         return out
 

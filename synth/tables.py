@@ -81,21 +81,21 @@ def build_tables(project, mechanism: str | None = None, store=None, evidence: bo
         excluded, retracted = excluded_ids(store), retracted_ids(store)
         skip = excluded | retracted | notice_ids(store)  # a retraction notice is not a study
         configs = cmoc.study_configurations(store, theory, mechanism, skip)
-        recs = store.records_by_id(sorted({c["record_id"] for c in configs}))
+        recs = store.records_by_id(sorted({c["record_id"] for c in configs}), brief=True)
+        short = {rid: short_citation(r) for rid, r in recs.items()}  # once per study, not per configuration
         for c in configs:
-            c["citation"] = short_citation(recs[c["record_id"]]) if c["record_id"] in recs else c["record_id"]
+            c["citation"] = short.get(c["record_id"], c["record_id"])
         rows = []
         for row in cmoc.review_rows(configs, theory):
             row["records"] = [citation(recs[rid]) for rid in sorted(row["study_ids"], key=lambda r: (-(recs[r].get("year") or 0), r))
                               if rid in recs]
-            cites = {rid: short_citation(recs[rid]) for rid in row["study_ids"] if rid in recs}
             for q in row["quotes"]:
-                q["citation"] = cites.get(q["record_id"], q["record_id"])
+                q["citation"] = short.get(q["record_id"], q["record_id"])
             rows.append(row)
         ongoing = [citation(r) for r in cmoc.ongoing_studies(store, skip)]
         info = retractions(store, sorted(retracted - excluded))
         gone = [{**citation(r), "retraction": describe(info.get(r["id"]))}
-                for r in store.records_by_id(sorted(retracted - excluded)).values()]
+                for r in store.records_by_id(sorted(retracted - excluded), brief=True).values()]
         summary = mechanism_summary(store, theory, skip, mechanism)
         ev = sheet.evidence_rows(store, theory, skip, mechanism, configs) if evidence else []
     finally:

@@ -62,7 +62,7 @@ def study_configurations(store, theory, mechanism: str | None = None, skip: set[
 def _configurations(store, rids, eff, lex, out_name, mechanism) -> list[dict]:
     outs = effective_kind_codes(store, "outcome", rids)
     ctxs = effective_kind_codes(store, "context", rids)
-    recs = store.records_by_id(rids)
+    recs = store.records_by_id(rids, brief=True)
     sents = store.sentences_of_many(rids)
     configs = []
     for rid in rids:

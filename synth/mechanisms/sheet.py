@@ -54,7 +54,7 @@ def evidence_rows(store, theory, skip: set[str] = frozenset(), mechanism: str | 
     rids = sorted(set(eff) | {k[0] for k in unsure})
     if not rids:
         return []
-    recs = store.records_by_id(rids)
+    recs = store.records_by_id(rids, brief=True)
     sents = store.sentences_of_many(rids)
     scores = _scores(store, rids)
     linked: dict[tuple[str, int, str], list[str]] = {}
@@ -97,7 +97,7 @@ def evidence_rows(store, theory, skip: set[str] = frozenset(), mechanism: str | 
         kind, code = split_code(stored)
         if decision == "reject" and idx >= 0 and rid not in skip and (not mechanism or code == mechanism):
             if rid not in recs:
-                recs.update(store.records_by_id([rid]))
+                recs.update(store.records_by_id([rid], brief=True))
                 sents.update(store.sentences_of_many([rid]))
             add(rid, idx, kind, code, "rejected", scores.get((rid, idx, code)))
     order = {k: i for i, k in enumerate(KINDS)}
