@@ -44,41 +44,34 @@ def _cached(model_name: str, dim: int) -> Path | None:
     return root / "onnx" / key if root else None
 
 
-def from_cache(folder: Path, model_name: str, dim: int) -> bool:
-    """Copy an export of this model made for another project (synth/cache.py) into FOLDER."""
+def _copy(src: Path, dst: Path) -> bool:
+    """SRC's files as DST, swapped in whole (a copy cut short never looks like an export)."""
     import shutil
 
-    src = _cached(model_name, dim)
-    if src is None or not is_exported(src, model_name, dim):
-        return False
-    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    tmp = dst.with_name(dst.name + f".tmp{os.getpid()}")
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(src, tmp)
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)
+        shutil.rmtree(dst, ignore_errors=True)
+        tmp.rename(dst)
+        return True
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         return False
-    return is_exported(folder, model_name, dim)
+
+
+def from_cache(folder: Path, model_name: str, dim: int) -> bool:
+    """Copy an export of this model made for another project (synth/cache.py) into FOLDER."""
+    src = _cached(model_name, dim)
+    return (src is not None and is_exported(src, model_name, dim) and _copy(src, Path(folder))
+            and is_exported(folder, model_name, dim))
 
 
 def to_cache(folder: Path, model_name: str, dim: int) -> None:
     """Keep FOLDER's export for the next project; a failure only costs the next one an export."""
-    import shutil
-
     dst = _cached(model_name, dim)
-    if dst is None or is_exported(dst, model_name, dim):
-        return
-    tmp = dst.with_name(dst.name + f".tmp{os.getpid()}")
-    try:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(folder, tmp)
-        shutil.rmtree(dst, ignore_errors=True)
-        tmp.rename(dst)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
+    if dst is not None and not is_exported(dst, model_name, dim):
+        _copy(Path(folder), dst)
 
 
 def export(st_model, model_name: str, folder: Path) -> Path:

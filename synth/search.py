@@ -412,7 +412,7 @@ class Searcher:
         ids = [rid for rid, _ in ranked]
         if not ids:
             return []
-        rows = self.store.records_by_id(ids)
+        rows = self.store.records_by_id(ids, brief=True)
         sources = {rid: sorted({p["source"] for p in prov}) for rid, prov in self.store.provenance_of_many(ids).items()}
         mechs = effective_mechanisms(self.store, ids)
         from synth import retractions as R

@@ -32,35 +32,17 @@ def cached_embed(store, model: str, texts: list[str], embed) -> np.ndarray:
     keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
     have = _lookup(store.conn, model, keys)
     missing = [k for k in dict.fromkeys(keys) if k not in have]
-    shared = _shared() if missing else None
-    if shared is not None:
-        try:
-            found = _lookup(shared, model_key(model), missing)
-        except sqlite3.Error:
-            found = {}
-        finally:
-            shared.close()
-        if found:
-            with store.transaction() as c:
-                _put(c, model, found)
-            have.update(found)
-            missing = [k for k in missing if k not in found]
     if missing:
-        first = {k: i for i, k in reversed(list(enumerate(keys)))}
-        vecs = normalise(embed([texts[first[k]] for k in missing]))
-        new = dict(zip(missing, vecs))
+        new = _shared_get(model, missing)
+        todo = [k for k in missing if k not in new]
+        if todo:
+            first = {k: i for i, k in reversed(list(enumerate(keys)))}
+            embedded = dict(zip(todo, normalise(embed([texts[first[k]] for k in todo]))))
+            _shared_put(model, embedded)
+            new.update(embedded)
         with store.transaction() as c:
             _put(c, model, new)
         have.update(new)
-        shared = _shared()
-        if shared is not None:
-            try:
-                with shared:
-                    _put(shared, model_key(model), new)
-            except sqlite3.Error:  # a busy or broken cache only costs time
-                pass
-            finally:
-                shared.close()
     return np.stack([have[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
 
 
@@ -79,8 +61,34 @@ def _put(conn, model: str, vecs: dict[str, np.ndarray]) -> None:
                      [(model, k, len(v), np.asarray(v, np.float32).tobytes()) for k, v in vecs.items()])
 
 
+def _shared_get(model: str, keys: list[str]) -> dict[str, np.ndarray]:
+    """Vectors of KEYS in the user's cache (synth/cache.py); {} when there is none or it is busy."""
+    conn = _shared()
+    if conn is None:
+        return {}
+    try:
+        return _lookup(conn, model_key(model), keys)
+    except sqlite3.Error:
+        return {}
+    finally:
+        conn.close()
+
+
+def _shared_put(model: str, vecs: dict[str, np.ndarray]) -> None:
+    conn = _shared()
+    if conn is None:
+        return
+    try:
+        with conn:
+            _put(conn, model_key(model), vecs)
+    except sqlite3.Error:  # a busy or broken cache only costs the next project time
+        pass
+    finally:
+        conn.close()
+
+
 def _shared():
-    """The user's cache of theory vectors (same table as the store's), or None."""
+    """The user's cache of theory vectors (the store's table, in its own file), or None."""
     folder = cache_dir()
     if folder is None:
         return None
