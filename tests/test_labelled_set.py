@@ -15,6 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_A = ROOT / "synth" / "data" / "labelled" / "batch_a.jsonl"
 BATCH_B = ROOT / "bench" / "data" / "labelled" / "batch_b.jsonl"
+BATCH_A3 = ROOT / "bench" / "data" / "labelled" / "batch_a3.jsonl"
+BATCH_B_SECOND = ROOT / "bench" / "data" / "labelled" / "batch_b_second.jsonl"
 OLD_SET = ROOT / "tests" / "data" / "mechanism_labelled.jsonl"
 SAMPLE_CORPUS = ROOT / "synth" / "data" / "sample_corpus.jsonl"
 
@@ -44,11 +46,11 @@ def _load(path):
 
 @pytest.fixture(scope="module")
 def batches():
-    return {"A": _load(BATCH_A), "B": _load(BATCH_B)}
+    return {"A": _load(BATCH_A), "B": _load(BATCH_B), "A3": _load(BATCH_A3)}
 
 
 def _all(batches):
-    return batches["A"] + batches["B"]
+    return batches["A"] + batches["B"] + batches["A3"]
 
 
 def test_size_and_mix(batches):
@@ -101,7 +103,7 @@ def test_near_misses_carry_no_mechanisms(batches):
 
 
 def test_every_mechanism_is_labelled_in_both_batches(batches):
-    for batch, recs in batches.items():
+    for batch, recs in ((k, batches[k]) for k in ("A", "B")):
         for m in sorted(MECHANISMS):
             n = sum(m in r["mechanisms"] for r in recs)
             assert n >= 2, (batch, m, n)  # B is as the blind labeller found it: empowerment is rare (2)
@@ -111,12 +113,24 @@ def _title_key(t):
     return re.sub(r"[^a-z0-9]", "", t.lower())[:60]
 
 
-def test_no_study_is_in_both_batches(batches):
-    a = {_title_key(r["citation"]["title"]) for r in batches["A"]}
-    a_doi = {(r["citation"].get("doi") or "").lower() for r in batches["A"]} - {""}
-    for r in batches["B"]:
-        assert _title_key(r["citation"]["title"]) not in a, r["key"]
-        assert (r["citation"].get("doi") or "").lower() not in a_doi, r["key"]
+def test_no_study_is_in_two_batches(batches):
+    seen, seen_doi = {}, {}
+    for batch, recs in batches.items():
+        for r in recs:
+            t, d = _title_key(r["citation"]["title"]), (r["citation"].get("doi") or "").lower()
+            assert seen.setdefault(t, batch) == batch, (r["key"], seen[t])
+            if d:
+                assert seen_doi.setdefault(d, batch) == batch, (r["key"], seen_doi[d])
+
+
+def test_second_annotation_covers_b_records_sentence_by_sentence(batches):
+    b = {r["key"]: r for r in batches["B"]}
+    second = _load(BATCH_B_SECOND)
+    assert len(second) >= 50
+    for s in second:
+        r = b[s["key"]]
+        assert [x["i"] for x in s["sentences"]] == [x["i"] for x in r["sentences"]], s["key"]
+        assert set(s["mechanisms"]) <= MECHANISMS and s["labeller_topic"] in {"on_topic", "near_miss"}, s["key"]
 
 
 def _shingles(text, n=5):

