@@ -203,12 +203,14 @@ class Coder:
                 lx[i, self.mech_pos[mid]] = c
         return lx
 
-    def sentence_scores(self, recs: list[RecordIn]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def sentence_scores(self, recs: list[RecordIn], protocols: list[bool] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per record: (role probabilities, mechanism probabilities), one batched prediction for all records."""
         feats, texts, vecs, sizes = [], [], [], []
-        for r in recs:
+        if protocols is None:
+            protocols = [self.is_protocol(r) for r in recs]
+        for r, protocol in zip(recs, protocols):
             ss = r.sentences
-            feats.append(sentence_features([s.section for s in ss], [s.text for s in ss], self.is_protocol(r)))
+            feats.append(sentence_features([s.section for s in ss], [s.text for s in ss], protocol))
             texts += [s.text for s in ss]
             vecs.append(r.vectors.reshape(-1, self.dim))
             sizes.append(len(ss))
@@ -230,8 +232,12 @@ class Coder:
         return classify(None, rec.title, rec.abstract) == "protocol"
 
     def code_batch(self, recs: list[RecordIn]) -> list[RecordCodes]:
-        """Code many records with one batched prediction (the fast path)."""
-        return [self.code(r, *sc) for r, sc in zip(recs, self.sentence_scores(recs))]
+        """Code many records with one batched prediction (the fast path): the design classifier and the
+        relevance model run once per record and once per batch, not once per call."""
+        protocols = [self.is_protocol(r) for r in recs]
+        rel = self.relevances(recs)
+        return [self.code(r, *sc, relevance=x, protocol=pr)
+                for r, sc, x, pr in zip(recs, self.sentence_scores(recs, protocols), rel, protocols)]
 
     def relevance_features(self, rec: RecordIn, question_sim: float) -> dict[str, float]:
         text = f"{rec.title}\n{rec.abstract}\n{' ; '.join(rec.keywords)}"
@@ -266,6 +272,13 @@ class Coder:
             x.append(self._relevance_x(ins, v))
         return LogisticRegression(C=self.params.relevance_c, max_iter=2000, class_weight="balanced").fit(np.asarray(x), labels)
 
+    def relevances(self, recs: list[RecordIn]) -> list[float]:
+        if self.relevance_model is None or not recs:
+            return [self.relevance(r) for r in recs]
+        x = np.stack([self._relevance_x(r, r.vectors.reshape(-1, self.dim) if len(r.sentences) else np.zeros((0, self.dim), np.float32))
+                      for r in recs])
+        return [round(float(p), 4) for p in self.relevance_model.predict_proba(x)[:, 1]]
+
     def relevance(self, rec: RecordIn, question_sim: float | None = None) -> float:
         vec = rec.vectors.reshape(-1, self.dim) if len(rec.sentences) else np.zeros((0, self.dim), np.float32)
         if self.relevance_model is not None:
@@ -278,10 +291,11 @@ class Coder:
         z = w[0] + sum(wi * f[k] for wi, k in zip(w[1:], RELEVANCE_FEATURES))
         return round(1 / (1 + math.exp(-z)), 4)
 
-    def code(self, rec: RecordIn, role_p: np.ndarray | None = None, mech_p: np.ndarray | None = None) -> RecordCodes:
+    def code(self, rec: RecordIn, role_p: np.ndarray | None = None, mech_p: np.ndarray | None = None,
+             relevance: float | None = None, protocol: bool | None = None) -> RecordCodes:
         p = self.params
         n = len(rec.sentences)
-        rel = self.relevance(rec)
+        rel = self.relevance(rec) if relevance is None else relevance
         near = rel < p.relevance_min
         roles: list[tuple[int, str]] = []
         codes: list[tuple[int, str, str, float]] = []
@@ -290,7 +304,8 @@ class Coder:
             return RecordCodes(rec.id, rel, near, roles, codes, fit)
         if role_p is None or mech_p is None:
             role_p, mech_p = self.sentence_scores([rec])[0]
-        protocol = self.is_protocol(rec)
+        if protocol is None:
+            protocol = self.is_protocol(rec)
         rec_mech: dict[str, float] = {}
         rec_out: dict[str, float] = {}
         rec_ctx: dict[str, float] = {c: 1.0 for c in self.ctx_lex.match(rec.title)}
