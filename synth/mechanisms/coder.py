@@ -54,7 +54,8 @@ class Params:
     relevance_c: float = 1.0
     # logistic weights: bias, then RELEVANCE_FEATURES in order
     relevance_weights: tuple = (-6.0, 1.0, 1.0, 1.0, -1.5, -0.8, 6.0, 4.0)
-    emergent_fit: float = 0.3  # evidence sentences whose best mechanism probability is below this are unexplained
+    # evidence sentences whose best mechanism probability is below this (not even an uncertain fragment) are unexplained
+    emergent_fit: float = 0.4
     model: ModelParams = field(default_factory=ModelParams)
 
 

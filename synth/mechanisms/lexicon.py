@@ -114,5 +114,15 @@ def has_change(text: str) -> bool:
     return bool(_CHANGE.search(text))
 
 
+# A study's limitations use process words ("does not allow", "cannot be attributed") about its design, not
+# about how support works: they are never unexplained mechanisms.
+_LIMITATION = re.compile(
+    r"\b(cannot be (?:attributed|determined|inferred|established)|can not be|does not allow|do not allow|"
+    r"limitations?|limited by|absence of a control|uncontrolled design|causal (?:inference|conclusions?)|"
+    r"direction of (?:these|the|this) associations?|attrition|small sample|self-selected)\b",
+    re.IGNORECASE,
+)
+
+
 def has_process(text: str) -> bool:
-    return bool(_PROCESS.search(text))
+    return bool(_PROCESS.search(text)) and not _LIMITATION.search(text)
