@@ -52,7 +52,7 @@ class TrainingRows:
     weight: np.ndarray  # (n,)
     lex: np.ndarray  # (n, M) phrase hits
     groups: np.ndarray  # (n,) record index: folds never split a record
-    texts: list[str] = None  # (n,) the sentences themselves (word n-grams)
+    texts: list[str] | None = None  # (n,) the sentences themselves (word n-grams)
 
 
 def _lr(c: float, balanced: bool = True):
