@@ -147,41 +147,34 @@ def best_threshold(pred: Predictions, recs, grid=np.round(np.arange(0.2, 0.9, 0.
     return -best[1], best[0]
 
 
-def cross_validated(theory, dv, a_recs, a_ins, params: Params, folds=5) -> Predictions:
-    """Out-of-fold predictions on A (each fold's coder never saw that fold)."""
-    from sklearn.model_selection import GroupKFold
-
-    idx = np.arange(len(a_recs))
+def out_of_fold(theory, dv, a_recs, a_ins, params: Params, splits) -> Predictions:
+    """Predictions on A where each record is predicted by a coder trained without its split."""
     parts = [None] * len(a_recs)
-    for tr, te in GroupKFold(n_splits=folds).split(idx, groups=idx):
+    for tr, te in splits:
         coder = Coder(theory, dv.embed, params, training=[a_recs[i] for i in tr])
         p = Predictions(coder, [a_recs[i] for i in te], [a_ins[i] for i in te])
         for k, i in enumerate(te):
             parts[i] = (p.role_p[k], p.mech_p[k], p.relevance[k], p.protocol[k])
     out = Predictions.__new__(Predictions)
     out.recs, out.mech_ids, out.relevance_min = a_recs, [m.id for m in theory.mechanisms], params.relevance_min
-    out.role_p = [x[0] for x in parts]
-    out.mech_p = [x[1] for x in parts]
-    out.relevance = [x[2] for x in parts]
-    out.protocol = [x[3] for x in parts]
+    out.role_p, out.mech_p, out.relevance, out.protocol = (list(x) for x in zip(*parts))
     return out
+
+
+def cross_validated(theory, dv, a_recs, a_ins, params: Params, folds=5) -> Predictions:
+    """Out-of-fold predictions on A (each fold's coder never saw that fold)."""
+    from sklearn.model_selection import GroupKFold
+
+    idx = np.arange(len(a_recs))
+    return out_of_fold(theory, dv, a_recs, a_ins, params, GroupKFold(n_splits=folds).split(idx, groups=idx))
 
 
 def by_writer(theory, dv, a_recs, a_ins, params: Params) -> Predictions:
     """Out-of-writer predictions on A: each writer's part (key prefix) predicted by a coder trained on the
     others, a transfer to a style the coder never saw (what B asks of it), still on A alone."""
     part = [r.key[:2] for r in a_recs]
-    parts = [None] * len(a_recs)
-    for p in sorted(set(part)):
-        te = [i for i, x in enumerate(part) if x == p]
-        coder = Coder(theory, dv.embed, params, training=[r for r, x in zip(a_recs, part) if x != p])
-        pr = Predictions(coder, [a_recs[i] for i in te], [a_ins[i] for i in te])
-        for k, i in enumerate(te):
-            parts[i] = (pr.role_p[k], pr.mech_p[k], pr.relevance[k], pr.protocol[k])
-    out = Predictions.__new__(Predictions)
-    out.recs, out.mech_ids, out.relevance_min = a_recs, [m.id for m in theory.mechanisms], params.relevance_min
-    out.role_p, out.mech_p, out.relevance, out.protocol = (list(x) for x in zip(*parts))
-    return out
+    splits = [([i for i, x in enumerate(part) if x != p], [i for i, x in enumerate(part) if x == p]) for p in sorted(set(part))]
+    return out_of_fold(theory, dv, a_recs, a_ins, params, splits)
 
 
 def keyword_baseline(theory, a_recs, b_recs) -> tuple[int, dict]:

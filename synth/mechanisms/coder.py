@@ -273,17 +273,20 @@ class Coder:
             x.append(self._relevance_x(ins, v))
         return LogisticRegression(C=self.params.relevance_c, max_iter=2000, class_weight="balanced").fit(np.asarray(x), labels)
 
+    def _vectors(self, rec: RecordIn) -> np.ndarray:
+        return rec.vectors.reshape(-1, self.dim) if len(rec.sentences) else np.zeros((0, self.dim), np.float32)
+
     def relevances(self, recs: list[RecordIn]) -> list[float]:
+        """relevance() of many records, with one call of the relevance model."""
         if self.relevance_model is None or not recs:
             return [self.relevance(r) for r in recs]
-        x = np.stack([self._relevance_x(r, r.vectors.reshape(-1, self.dim) if len(r.sentences) else np.zeros((0, self.dim), np.float32))
-                      for r in recs])
+        x = np.stack([self._relevance_x(r, self._vectors(r)) for r in recs])
         return [round(float(p), 4) for p in self.relevance_model.predict_proba(x)[:, 1]]
 
     def relevance(self, rec: RecordIn, question_sim: float | None = None) -> float:
-        vec = rec.vectors.reshape(-1, self.dim) if len(rec.sentences) else np.zeros((0, self.dim), np.float32)
         if self.relevance_model is not None:
-            return round(float(self.relevance_model.predict_proba(self._relevance_x(rec, vec)[None])[0, 1]), 4)
+            return self.relevances([rec])[0]
+        vec = self._vectors(rec)
         if question_sim is None:
             qs = self.question_similarity(vec)
             question_sim = float(np.sort(qs)[-2:].mean()) if len(qs) else 0.0
