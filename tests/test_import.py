@@ -284,3 +284,13 @@ def test_utf8_with_a_stray_byte_stays_utf8_and_ebsco_codes_are_named():
     (rec,) = result.records
     assert result.encoding.startswith("utf-8") and rec.title.startswith("Café") and rec.title.endswith("naïve")
     assert (rec.database, rec.source_id) == ("APA PsycInfo", "APA PsycInfo:AN:2019-1")
+
+
+def test_a_jsonl_line_with_an_unknown_source_is_imported_not_stored_under_that_source():
+    """A garbled provenance name ("ubmed") must not become a source of its own (found by the fuzz test)."""
+    from synth.importers import read_bytes
+
+    line = b'{"id": "s1", "title": "Peer support", "doi": "10.5555/x", "sources": [{"source": "ubmed", "source_id": "1"}]}\n'
+    result = read_bytes(line, "jsonl", "export.jsonl")
+    assert [r.source for r in result.records] == ["import"]
+    assert result.records[0].doi == "10.5555/x"

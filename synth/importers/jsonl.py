@@ -11,7 +11,7 @@ import json
 import re
 
 from synth.importers.base import Collector, ImportFileError, ImportResult, one_line
-from synth.records import Record
+from synth.records import SOURCES, Record
 
 _FIELDS = ("title", "abstract", "doi", "pmid", "pmcid", "openalex", "authors", "year", "journal", "pub_types",
            "keywords", "mesh", "language", "url", "volume", "issue", "pages")
@@ -69,7 +69,8 @@ def _add(obj: dict, line: int, raw: str, col: Collector) -> None:
         col.problem(line, f"unreadable record: {e}", raw)
         return
     sources = obj.get("sources") if isinstance(obj.get("sources"), list) else []
-    sources = [s for s in sources if isinstance(s, dict) and s.get("source") and s.get("source_id")]
+    # only provenance synth itself writes: a garbled or foreign source name would be stored as a source
+    sources = [s for s in sources if isinstance(s, dict) and s.get("source") in (*SOURCES, "import") and s.get("source_id")]
     if not sources or col.database:
         col.add(rec, line, raw, f"synth:{obj['id']}" if isinstance(obj.get("id"), str) and not rec.identifiers() else None)
         return
