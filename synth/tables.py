@@ -74,13 +74,14 @@ def build_tables(project, mechanism: str | None = None, store=None, evidence: bo
 
     theory = check_mechanism(project, mechanism)
     names = theory.names()
-    cmoc, _ = _mech_api()
+    cmoc, codes = _mech_api()
     own = store is None
     store = store or project.store()
     try:
         excluded, retracted = excluded_ids(store), retracted_ids(store)
         skip = excluded | retracted | notice_ids(store)  # a retraction notice is not a study
-        configs = cmoc.study_configurations(store, theory, mechanism, skip)
+        view = codes.coded(store, skip)  # read once: configurations, summary and sheet all need it
+        configs = cmoc.study_configurations(store, theory, mechanism, skip, view)
         recs = store.records_by_id(sorted({c["record_id"] for c in configs}), brief=True)
         short = {rid: short_citation(r) for rid, r in recs.items()}  # once per study, not per configuration
         for c in configs:
@@ -96,8 +97,8 @@ def build_tables(project, mechanism: str | None = None, store=None, evidence: bo
         info = retractions(store, sorted(retracted - excluded))
         gone = [{**citation(r), "retraction": describe(info.get(r["id"]))}
                 for r in store.records_by_id(sorted(retracted - excluded), brief=True).values()]
-        summary = mechanism_summary(store, theory, skip, mechanism)
-        ev = sheet.evidence_rows(store, theory, skip, mechanism, configs) if evidence else []
+        summary = mechanism_summary(store, theory, skip, mechanism, view)
+        ev = sheet.evidence_rows(store, theory, skip, mechanism, configs, view) if evidence else []
     finally:
         if own:
             store.close()
@@ -112,12 +113,12 @@ def _name(names: dict, code: str | None) -> str:
     return names.get(code, code.replace("_", " "))
 
 
-def mechanism_summary(store, theory, excluded: set[str], mechanism: str | None = None) -> list[dict]:
+def mechanism_summary(store, theory, excluded: set[str], mechanism: str | None = None, view=None) -> list[dict]:
     """Per mechanism: records, evidence fragments, curated records, most frequent outcomes and contexts."""
     _, codes = _mech_api()
     names = theory.names()
     out = []
-    for s in codes.summary(store, excluded):
+    for s in codes.summary(store, excluded, view):
         if mechanism and s["id"] != mechanism:
             continue
         out.append({"mechanism": s["id"], "name": s["name"], "records": s["records"], "fragments": s["fragments"],
@@ -179,27 +180,37 @@ def to_json(t: Tables) -> str:
                        "left_out": t.left_out, "retracted": t.retracted}, ensure_ascii=False, indent=2) + "\n"
 
 
-def _csv_text(header: list[str], rows: list[list]) -> str:
-    buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\r\n")
+def _write_csv(fh, header: list[str], rows) -> None:
+    w = csv.writer(fh, lineterminator="\r\n")
     w.writerow(header)
-    for r in rows:
-        w.writerow(neutralise_row(r))
+    w.writerows(neutralise_row(r) for r in rows)
+
+
+def _csv_text(header: list[str], rows) -> str:
+    buf = io.StringIO(newline="")
+    _write_csv(buf, header, rows)
     return buf.getvalue()
 
 
+def _csv_parts(t: Tables) -> dict[str, tuple[list[str], object]]:
+    """The three CSV files of a table: {part: (header, rows)}, rows generated as they are written."""
+    from synth.mechanisms.sheet import COLUMNS, flat
+
+    return {"table": (CMOC_COLUMNS, (cmoc_flat(r) for r in t.rows + t.secondary_marked())),
+            "summary": (SUMMARY_COLUMNS, (summary_flat(s) for s in t.summary)),
+            "evidence": (COLUMNS, (flat(r) for r in t.evidence))}
+
+
 def to_csv(t: Tables) -> str:
-    return _csv_text(CMOC_COLUMNS, [cmoc_flat(r) for r in t.rows + t.secondary_marked()])
+    return _csv_text(*_csv_parts(t)["table"])
 
 
 def summary_csv(t: Tables) -> str:
-    return _csv_text(SUMMARY_COLUMNS, [summary_flat(s) for s in t.summary])
+    return _csv_text(*_csv_parts(t)["summary"])
 
 
 def evidence_csv(t: Tables) -> str:
-    from synth.mechanisms.sheet import COLUMNS, flat
-
-    return _csv_text(COLUMNS, [flat(r) for r in t.evidence])
+    return _csv_text(*_csv_parts(t)["evidence"])
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # what can open inline markup or end a cell
@@ -356,8 +367,12 @@ def write_table(project, path, fmt: str | None = None, mechanism: str | None = N
         _replace(path, lambda tmp: to_xlsx(t, tmp))
     elif fmt == "csv":
         # utf-8-sig: the BOM makes Excel read the file as UTF-8 (names like Nørgaard, Öztürk).
-        for target, text in ((path, to_csv(t)), (summary_path(path), summary_csv(t)), (evidence_path(path), evidence_csv(t))):
-            _replace(target, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8-sig", newline=""))
+        parts = _csv_parts(t)
+        for target, part in ((path, "table"), (summary_path(path), "summary"), (evidence_path(path), "evidence")):
+            def write(tmp, part=part):
+                with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+                    _write_csv(fh, *parts[part])
+            _replace(target, write)
     else:
         text = {"md": to_md, "html": to_html, "json": to_json}[fmt](t)
         _replace(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

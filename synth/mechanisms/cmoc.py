@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from synth.mechanisms.codes import effective_kind_codes, effective_mechanisms, relevance_min
+from synth.mechanisms.codes import Coded, coded, relevance_min
 from synth.mechanisms.links import LinkSentence, record_links
 from synth.mechanisms.outcomes import direction_of, mentions, outcome_lexicon
 
@@ -44,24 +44,25 @@ def _study_contexts(ctxs: dict[str, dict], roles: dict[int, str]) -> list[str]:
     return sorted(out)
 
 
-def study_configurations(store, theory, mechanism: str | None = None, skip: set[str] = frozenset()) -> list[dict]:
-    """Every study's configurations (primary, review; protocols give none). SKIP: record ids to leave out."""
-    eff = {rid: m for rid, m in effective_mechanisms(store).items() if rid not in skip}
+def study_configurations(store, theory, mechanism: str | None = None, skip: set[str] = frozenset(),
+                         view: Coded | None = None) -> list[dict]:
+    """Every study's configurations (primary, review; protocols give none). SKIP: record ids to leave out.
+    VIEW: the corpus's codes (SKIP left out) when the caller has read them already."""
+    view = view or coded(store, skip)
     lex = outcome_lexicon(theory)
     out_name = {o.id: o.name for o in theory.outcomes}
     configs: list[dict] = []
     from synth.store import chunked
 
-    # Per chunk of studies: records, sentences and codes of a few hundred at a time, so memory
-    # holds the configurations, not the whole coded corpus's text.
-    for rids in chunked(sorted(eff)):
-        configs += _configurations(store, rids, eff, lex, out_name, mechanism)
+    # Per chunk of studies: records and sentences of a few hundred at a time, so memory holds the
+    # configurations, not the whole coded corpus's text.
+    for rids in chunked(sorted(view.mechanisms)):
+        configs += _configurations(store, rids, view, lex, out_name, mechanism)
     return configs
 
 
-def _configurations(store, rids, eff, lex, out_name, mechanism) -> list[dict]:
-    outs = effective_kind_codes(store, "outcome", rids)
-    ctxs = effective_kind_codes(store, "context", rids)
+def _configurations(store, rids, view: Coded, lex, out_name, mechanism) -> list[dict]:
+    eff, outs, ctxs = view.mechanisms, view.outcomes, view.contexts
     recs = store.records_by_id(rids, brief=True)
     sents = store.sentences_of_many(rids)
     configs = []
@@ -80,11 +81,14 @@ def _configurations(store, rids, eff, lex, out_name, mechanism) -> list[dict]:
             for i in m["evidence"]:
                 mech_at[i][mid] = m["score"]
         out_at: dict[int, dict[str, str]] = defaultdict(dict)
+        said: dict[int, dict[str, str]] = {}  # a sentence's outcome mentions, read once for all its outcomes
         for oid, o in outs.get(rid, {}).items():
             for i in o["evidence"]:
                 if i in by_idx:
                     text = by_idx[i]["text"]
-                    out_at[i][oid] = mentions(lex, text).get(oid) or direction_of(text, out_name.get(oid, oid))
+                    if i not in said:
+                        said[i] = mentions(lex, text)
+                    out_at[i][oid] = said[i].get(oid) or direction_of(text, out_name.get(oid, oid))
         view = [LinkSentence(s["idx"], s["text"], s["role"] or "", mech_at.get(s["idx"], {}), out_at.get(s["idx"], {}))
                 for s in ss]
         contexts = _study_contexts(ctxs.get(rid, {}), roles)

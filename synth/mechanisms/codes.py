@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 
 from synth.mechanisms.curation import decisions, split_code
@@ -64,9 +65,31 @@ def sentence_scores(store, record_ids: list[str]) -> dict[tuple[str, int, str], 
 
 def uncertain_codes(store, mechanism: str) -> dict[tuple[str, int], float]:
     """{(record_id, idx): score} of sentences scored just under the threshold for MECHANISM, not yet curated."""
-    decided = {(rid, idx) for rid, idx, code, _ in decisions(store) if code == mechanism}
-    return {(rid, idx): score for rid, idx, code, score in _auto(store, "uncertain", None)
-            if code == mechanism and (rid, idx) not in decided}
+    return {(rid, idx): sc for (rid, idx, code), sc in all_uncertain(store).items() if code == mechanism}
+
+
+def all_uncertain(store) -> dict[tuple[str, int, str], float]:
+    """{(record_id, idx, mechanism): score} of every uncertain sentence not yet curated, in one pass."""
+    decided = {(rid, idx, code) for rid, idx, code, _ in decisions(store)}
+    return {(rid, idx, code): score for rid, idx, code, score in _auto(store, "uncertain", None)
+            if (rid, idx, code) not in decided}
+
+
+@dataclass
+class Coded:
+    """The corpus's codes with curation applied, read once for a view that needs every kind
+    (the review table reads mechanisms, outcomes and contexts three times over otherwise)."""
+    mechanisms: dict[str, dict[str, dict]]  # effective_mechanisms, SKIP left out
+    outcomes: dict[str, dict[str, dict]]    # effective_kind_codes of those records
+    contexts: dict[str, dict[str, dict]]
+    uncertain: dict[tuple[str, int, str], float]  # all_uncertain, SKIP left out
+
+
+def coded(store, skip: set[str] = frozenset()) -> Coded:
+    eff = {rid: m for rid, m in effective_mechanisms(store).items() if rid not in skip}
+    rids = sorted(eff)
+    return Coded(eff, effective_kind_codes(store, "outcome", rids), effective_kind_codes(store, "context", rids),
+                 {k: v for k, v in all_uncertain(store).items() if k[0] not in skip})
 
 
 def _decisions_of(store, kind: str, record_ids: list[str] | None):
@@ -228,16 +251,13 @@ def effective_kind_codes(store, kind: str, record_ids: list[str] | None = None) 
     return clean
 
 
-def summary(store, excluded: set[str] | None = None) -> list[dict]:
-    """One row per theory mechanism: records, fragments, top outcomes and contexts."""
+def summary(store, excluded: set[str] | None = None, view: Coded | None = None) -> list[dict]:
+    """One row per theory mechanism: records, fragments, top outcomes and contexts.
+    VIEW: the corpus's codes when the caller has read them (with EXCLUDED left out)."""
     names = theory_names(store)
-    excluded = excluded or set()
-    eff = {rid: m for rid, m in effective_mechanisms(store).items() if rid not in excluded}
-    outs = effective_kind_codes(store, "outcome")
-    ctxs = effective_kind_codes(store, "context")
-    decided = {(rid, idx, code) for rid, idx, code, _ in decisions(store)}
-    unsure = Counter(code for rid, idx, code, _ in _auto(store, "uncertain", None)
-                     if rid not in excluded and (rid, idx, code) not in decided)
+    view = view or coded(store, excluded or set())
+    eff, outs, ctxs = view.mechanisms, view.outcomes, view.contexts
+    unsure = Counter(code for _, _, code in view.uncertain)
     rows = []
     for mid, name in names["mechanisms"].items():
         recs = [rid for rid, m in eff.items() if mid in m]

@@ -14,10 +14,11 @@ re-code (synth.mechanisms.pipeline).
 from __future__ import annotations
 
 import csv
+from operator import itemgetter
 from pathlib import Path
 
 from synth.errors import SynthError
-from synth.mechanisms.codes import effective_kind_codes, effective_mechanisms, uncertain_codes
+from synth.mechanisms.codes import Coded, coded
 from synth.mechanisms.curation import KINDS, apply_batch, decisions, notes, split_code, stored_code
 from synth.spreadsheet import FORMULA_TRIGGERS
 
@@ -37,20 +38,17 @@ class SheetError(SynthError):
 
 
 def evidence_rows(store, theory, skip: set[str] = frozenset(), mechanism: str | None = None,
-                  configs: list[dict] | None = None) -> list[dict]:
-    """The sheet's rows. CONFIGS: the study configurations when the caller has them (tables do), for `linked`."""
+                  configs: list[dict] | None = None, view: Coded | None = None) -> list[dict]:
+    """The sheet's rows. CONFIGS: the study configurations when the caller has them (tables do), for `linked`;
+    VIEW: the corpus's codes (SKIP left out), likewise."""
     from synth.mechanisms.cmoc import study_configurations
     from synth.citations import short_citation
 
     names = theory.names()
-    eff = {rid: m for rid, m in effective_mechanisms(store).items() if rid not in skip}
-    unsure: dict[tuple[str, int, str], float] = {}
-    for m in theory.mechanisms:
-        if mechanism and m.id != mechanism:
-            continue
-        for (rid, idx), sc in uncertain_codes(store, m.id).items():
-            if rid not in skip:
-                unsure[(rid, idx, m.id)] = sc
+    view = view or coded(store, skip)
+    eff = view.mechanisms
+    theory_ids = {m.id for m in theory.mechanisms}
+    unsure = {k: sc for k, sc in view.uncertain.items() if k[2] in theory_ids and (not mechanism or k[2] == mechanism)}
     rids = sorted(set(eff) | {k[0] for k in unsure})
     if not rids:
         return []
@@ -58,7 +56,7 @@ def evidence_rows(store, theory, skip: set[str] = frozenset(), mechanism: str | 
     sents = store.sentences_of_many(rids)
     scores = _scores(store, rids)
     linked: dict[tuple[str, int, str], list[str]] = {}
-    for c in configs if configs is not None else study_configurations(store, theory, mechanism, skip):
+    for c in configs if configs is not None else study_configurations(store, theory, mechanism, skip, view):
         if c["outcome"]:
             for q in c["quotes"]:
                 linked.setdefault((c["record_id"], q["idx"], c["mechanism"]), []).append(f"{c['outcome']} ({c['direction']})")
@@ -88,8 +86,8 @@ def evidence_rows(store, theory, skip: set[str] = frozenset(), mechanism: str | 
     for (rid, idx, mid), sc in unsure.items():
         add(rid, idx, "mechanism", mid, "uncertain", sc)
     if not mechanism:
-        for kind in ("outcome", "context"):
-            for rid, codes in effective_kind_codes(store, kind, sorted(eff)).items():
+        for kind, per in (("outcome", view.outcomes), ("context", view.contexts)):
+            for rid, codes in per.items():
                 for code, c in codes.items():
                     for idx in c["evidence"]:
                         add(rid, idx, kind, code, "curated" if c["curated"] else "coded", None)
@@ -113,8 +111,11 @@ def _scores(store, rids: list[str]) -> dict[tuple[str, int, str], float]:
     return sentence_scores(store, rids)
 
 
+_FLAT = itemgetter(*COLUMNS)
+
+
 def flat(row: dict) -> list:
-    return [row[c] for c in COLUMNS]
+    return list(_FLAT(row))
 
 
 # ---------------------------------------------------------------------- reading a filled-in sheet
