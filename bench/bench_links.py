@@ -1,4 +1,4 @@
-"""Linked CMOCs on abstracts modelled on real studies: trained on batch A, reported on batch B.
+"""Linked CMOCs on abstracts modelled on real studies: the shipped coder (trained on batches A, A3, A4), reported on batch B.
 
     nice -n 10 python bench/bench_links.py [--project DEMO_DIR] [--out bench/results/links.json]
 
@@ -30,13 +30,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench_mechanisms import BATCH_A, BATCH_B, load, prf, record_in  # noqa: E402
+from bench_mechanisms import BATCH_B, load, prf, record_in  # noqa: E402
 
 from synth.mechanisms.coder import DEFAULT_PARAMS, Coder, Curated  # noqa: E402
 from synth.mechanisms.features import sentence_features  # noqa: E402
 from synth.mechanisms.links import LinkSentence, record_links  # noqa: E402
 from synth.mechanisms.outcomes import mentions, outcome_lexicon  # noqa: E402
 from synth.mechanisms.theory import load_theory  # noqa: E402
+from synth.mechanisms.training import bundled_training  # noqa: E402
 from synth.mechanisms.vectors import DirectVectors  # noqa: E402
 
 
@@ -146,7 +147,7 @@ def main():
     args = ap.parse_args()
     theory = load_theory(None)
     dv = DirectVectors()
-    a, b = load(BATCH_A), load(BATCH_B)
+    a, b = bundled_training(), load(BATCH_B)  # the shipped coder's training batches (A, A3, A4)
     b_ins = [record_in(r, dv) for r in b]
     coder = Coder(theory, dv.embed, DEFAULT_PARAMS, training=a)
     lex = outcome_lexicon(theory)

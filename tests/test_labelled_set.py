@@ -1,6 +1,6 @@
 """Integrity of the labelled evaluation set (docs/labelled_set.md).
 
-Batch A (synth/data/labelled/batch_a.jsonl) trains the coder; batch B (bench/data/labelled/batch_b.jsonl)
+Batches A, A3 and A4 (synth/data/labelled/) train the coder; batch B (bench/data/labelled/batch_b.jsonl)
 is the test set that bench/bench_mechanisms.py reports on. These tests keep both usable: valid theory
 ids, every sentence labelled, cited studies, no study in both batches, no leaked text, and a sample
 corpus that does not use the theory's phrases more than abstracts written blind to the theory do.
@@ -15,7 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_A = ROOT / "synth" / "data" / "labelled" / "batch_a.jsonl"
 BATCH_B = ROOT / "bench" / "data" / "labelled" / "batch_b.jsonl"
-BATCH_A3 = ROOT / "bench" / "data" / "labelled" / "batch_a3.jsonl"
+BATCH_A3 = ROOT / "synth" / "data" / "labelled" / "batch_a3.jsonl"
+BATCH_A4 = ROOT / "synth" / "data" / "labelled" / "batch_a4.jsonl"
 BATCH_B_SECOND = ROOT / "bench" / "data" / "labelled" / "batch_b_second.jsonl"
 OLD_SET = ROOT / "tests" / "data" / "mechanism_labelled.jsonl"
 SAMPLE_CORPUS = ROOT / "synth" / "data" / "sample_corpus.jsonl"
@@ -46,11 +47,11 @@ def _load(path):
 
 @pytest.fixture(scope="module")
 def batches():
-    return {"A": _load(BATCH_A), "B": _load(BATCH_B), "A3": _load(BATCH_A3)}
+    return {"A": _load(BATCH_A), "B": _load(BATCH_B), "A3": _load(BATCH_A3), "A4": _load(BATCH_A4)}
 
 
 def _all(batches):
-    return batches["A"] + batches["B"] + batches["A3"]
+    return batches["A"] + batches["B"] + batches["A3"] + batches["A4"]
 
 
 def test_size_and_mix(batches):

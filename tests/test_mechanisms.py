@@ -1,7 +1,6 @@
 """Mechanism coding end to end on a small real corpus (labelled abstracts), with the real model."""
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -12,9 +11,8 @@ from synth.records import Record
 # End-to-end with the real model (and Chroma): the full suite runs it, `make test-fast` does not.
 pytestmark = pytest.mark.slow
 
-# A validation batch written and labelled independently of the coder's training batch; tests never read batch B,
-# the one the figures are reported on (docs/labelled_set.md)
-DATA = Path(__file__).resolve().parents[1] / "bench" / "data" / "labelled" / "batch_a3.jsonl"
+# Records of the blind batch A3 that the bundled coder never trains on (marked `held_out`); tests never read
+# batch B, the one the figures are reported on (docs/labelled_set.md)
 THEORY_IDS = {"peerness_relationship", "hope_role_modelling", "validation_support", "navigation_advocacy",
               "skills_psychoeducation", "empowerment_autonomy", "stigma_reduction", "social_connection",
               "engagement_therapeutic", "peer_worker_benefits"}
@@ -23,7 +21,9 @@ ROLES = {"background", "aim", "methods", "finding", "conclusion"}
 
 def labelled(n_on=8, n_near=4):
     """Realistic abstracts the coder never trained on: on-topic ones with mechanisms, and near misses."""
-    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    from synth.mechanisms.training import held_out
+
+    rows = [dict(r.raw) for r in held_out()]
     for r in rows:
         r["year"] = r["citation"]["year"]
     on = [r for r in rows if r["topic"] == "on_topic" and len(r["mechanisms"]) >= 2 and r["design"] != "protocol"][:n_on]

@@ -1,9 +1,12 @@
-"""Labelled sentences the coder learns from: the bundled training batch, plus a reviewer's curation.
+"""Labelled sentences the coder learns from: the bundled training batches, plus a reviewer's curation.
 
-The bundled batch (`synth/data/labelled/batch_a.jsonl`, see docs/labelled_set.md) holds abstracts
-modelled on real published studies, each sentence labelled with its role and the theory's
-mechanism ids. Labels only count for mechanisms the project's theory still has; a mechanism a
-user adds is learnt from its description and examples (few-shot) until curation gives it more.
+The bundled batches (`synth/data/labelled/batch_a.jsonl`, `batch_a3.jsonl`, `batch_a4.jsonl`, see
+docs/labelled_set.md) hold abstracts modelled on real published studies, each sentence labelled with
+its role and the theory's mechanism ids. A3 and A4 were written and labelled blind (the labellers saw
+only the mechanisms' names and descriptions); each made the coder better on the other, which is what
+counts for text it has never seen. Records marked `held_out` are never trained on: the test suite
+codes them. Labels only count for mechanisms the project's theory still has; a mechanism a user adds
+is learnt from its description and examples (few-shot) until curation gives it more.
 """
 
 from __future__ import annotations
@@ -49,13 +52,22 @@ def parse_records(lines) -> list[LabelledRecord]:
     return out
 
 
+BUNDLED = ("batch_a.jsonl", "batch_a3.jsonl", "batch_a4.jsonl")
+
+
 @lru_cache(maxsize=1)
 def _bundled_text() -> str:
-    return resources.files("synth").joinpath("data/labelled/batch_a.jsonl").read_text(encoding="utf-8")
+    folder = resources.files("synth").joinpath("data/labelled")
+    return "".join(folder.joinpath(name).read_text(encoding="utf-8") for name in BUNDLED)
 
 
 def bundled_training() -> list[LabelledRecord]:
-    return parse_records(_bundled_text().splitlines())
+    return [r for r in parse_records(_bundled_text().splitlines()) if not r.raw.get("held_out")]
+
+
+def held_out() -> list[LabelledRecord]:
+    """Bundled records the coder never trains on (the test suite codes them)."""
+    return [r for r in parse_records(_bundled_text().splitlines()) if r.raw.get("held_out")]
 
 
 def bundled_hash() -> str:
