@@ -14,19 +14,13 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CELL_LIMIT = 32767
 
 
-def neutralise(value):
-    """The value with formula triggers defused; numbers and None pass through unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
 _TRIGGER_CHARS = frozenset(FORMULA_TRIGGERS)
 
 
 def neutralise_row(row) -> list:
-    # neutralise() inlined: a 20,000-record evidence sheet has over 3 million cells.
-    return ["'" + v if v.__class__ is str and v[:1] in _TRIGGER_CHARS else v for v in row]
+    """The row's values with formula triggers defused; numbers and None pass through unchanged.
+    One comprehension, no call per cell: a 20,000-record evidence sheet has over 3 million cells."""
+    return ["'" + v if isinstance(v, str) and v[:1] in _TRIGGER_CHARS else v for v in row]
 
 
 def fit_cell(text: str, limit: int = XLSX_CELL_LIMIT, note: str = "… (truncated; see the JSON output for the full text)") -> str:

@@ -325,8 +325,8 @@ def to_xlsx(t: Tables, path: Path) -> None:
                 for i, v in enumerate(neutralise_row(r)):
                     if v is None or v == "":
                         continue
-                    if v.__class__ is str:
-                        v = fit_cell(v)
+                    if isinstance(v, str):
+                        v = fit_cell(str(v))
                         # Only text long enough to wrap gets a style: wrapping a short id just costs time.
                         if len(v) > 30:
                             text(n, i, v, wrap)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from review_corpus import EVIL_SCRIPT, EVIL_TITLE, build
 
 from synth.cli import cli
-from synth.spreadsheet import FORMULA_TRIGGERS, neutralise
+from synth.spreadsheet import FORMULA_TRIGGERS, neutralise_row
 from synth.citations import format_authors, short_author
 from synth.tables import build_tables, write_table
 
@@ -138,9 +138,10 @@ def test_csv_bom_utf8_and_neutralised(review):
 
 
 @pytest.mark.parametrize("value,expected", [("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
-                                            ("\tx", "'\tx"), ("\rx", "'\rx"), ("a=1", "a=1"), (3, 3), (None, None)])
+                                            ("\tx", "'\tx"), ("\rx", "'\rx"), ("a=1", "a=1"), ("", ""), (3, 3), (-1, -1),
+                                            (None, None), (True, True)])
 def test_neutralise(value, expected):
-    assert neutralise(value) == expected
+    assert neutralise_row(["id", value]) == ["id", expected]
 
 
 def test_markdown_html_json_are_inert(review):
