@@ -118,6 +118,26 @@ def test_xlsx_sheets_frozen_wrapped_and_inert(review):
     assert ev.data_validations.dataValidation, "the decision column offers accept/reject"
 
 
+def test_xlsx_cell_over_excels_limit_is_cut_and_says_so(review):
+    """A garbled import can hold a 'sentence' longer than an Excel cell (32,767 characters): it is cut, with a
+    note, rather than left out of the workbook or making a file Excel refuses."""
+    from openpyxl import load_workbook
+
+    from synth.spreadsheet import XLSX_CELL_LIMIT
+    from synth.tables import to_xlsx
+
+    project, _ = review
+    t = build_tables(project)
+    t.evidence[0]["quote"] = "=" + "x" * 40000
+    path = project.root / "long.xlsx"
+    to_xlsx(t, path)
+    ws = load_workbook(path, read_only=True)["Evidence (curate here)"]
+    rows = list(ws.iter_rows(values_only=True))
+    quote = rows[1][rows[0].index("quote")]
+    assert len(quote) == XLSX_CELL_LIMIT and quote.startswith("'=xxx") and quote.endswith("see the JSON output for the full text)")
+    assert rows[1][rows[0].index("record_id")] == t.evidence[0]["record_id"]  # the rest of the row is intact
+
+
 def test_csv_bom_utf8_and_neutralised(review):
     project, _ = review
     path = project.root / "cmoc.csv"
