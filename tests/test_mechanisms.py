@@ -64,14 +64,28 @@ def codes_snapshot(project):
     return [tuple(r) for r in codes], [tuple(r) for r in rel], [tuple(r) for r in roles]
 
 
-@pytest.fixture
-def coded(project, vectors):
+@pytest.fixture(scope="session")
+def coded_template(tmp_path_factory, vectors):
+    """The labelled records stored and coded once (coding trains the coder: ~20 s); each test gets a copy."""
     from synth.mechanisms.pipeline import code_project
+    from synth.project import init_project
 
+    project = init_project(tmp_path_factory.mktemp("coded") / "review")
     rows = labelled()
     ids = add_records(project, rows)
     summary = code_project(project, progress=False, vectors=vectors, emergent=False)
-    return project, rows, ids, summary
+    return project.root, rows, ids, summary
+
+
+@pytest.fixture
+def coded(coded_template, tmp_path):
+    import shutil
+
+    from synth.project import load_project
+
+    root, rows, ids, summary = coded_template
+    shutil.copytree(root, tmp_path / "review")
+    return load_project(tmp_path / "review"), rows, dict(ids), dict(summary)
 
 
 def test_codes_records_and_is_deterministic(coded, vectors):
