@@ -283,13 +283,14 @@ def to_xlsx(t: Tables, path: Path) -> None:
     write-only mode. `synth code --from` reads it back with openpyxl."""
     import xlsxwriter
 
-    from synth.mechanisms.sheet import COLUMNS, SHEET_NAME, flat
+    from synth.mechanisms.sheet import COLUMNS, SHEET_NAME
 
+    parts = {k: (header, list(rows)) for k, (header, rows) in _csv_parts(t).items()}  # the CSV files' rows, as sheets
     sheets = [
-        ("Review table", CMOC_COLUMNS, [cmoc_flat(r) for r in t.rows + t.secondary_marked()],
+        ("Review table", *parts["table"],
          {"Supporting quotes": 80, "Studies": 60, "If-then-because": 50, "Record ids": 24, "Contexts": 30}),
-        (SHEET_NAME, COLUMNS, [flat(r) for r in t.evidence], {"quote": 80, "linked": 24, "note": 30, "citation": 20}),
-        ("Mechanism summary", SUMMARY_COLUMNS, [summary_flat(s) for s in t.summary], {"Top outcomes": 40, "Top contexts": 40}),
+        (SHEET_NAME, *parts["evidence"], {"quote": 80, "linked": 24, "note": 30, "citation": 20}),
+        ("Mechanism summary", *parts["summary"], {"Top outcomes": 40, "Top contexts": 40}),
         ("Ongoing studies", ["Citation", "Record id"], [[c["text"], c["id"]] for c in t.ongoing], {"Citation": 100}),
     ]
     if t.retracted:
@@ -326,7 +327,7 @@ def to_xlsx(t: Tables, path: Path) -> None:
                     if v is None or v == "":
                         continue
                     if isinstance(v, str):
-                        v = fit_cell(str(v))
+                        v = fit_cell(str(v))  # str(): a str subclass is written as plain text
                         # Only text long enough to wrap gets a style: wrapping a short id just costs time.
                         if len(v) > 30:
                             text(n, i, v, wrap)

@@ -78,10 +78,6 @@ def _direction(facts: tuple, negative: bool) -> str:
     return "improved"  # a finding that names an outcome without a change word ("helped with", "associated with hope")
 
 
-def _clause_direction(clause: str, phrase: str) -> str:
-    return _direction(_clause_facts(clause), _negative(phrase))
-
-
 def mentions(lex: Lexicon, text: str) -> dict[str, str]:
     """{outcome id: direction} for the outcomes a sentence reports."""
     found: dict[str, set[str]] = {}
@@ -108,4 +104,4 @@ def mentions(lex: Lexicon, text: str) -> dict[str, str]:
 
 def direction_of(text: str, outcome_phrase: str) -> str:
     """The direction of one named outcome in a sentence (for an outcome a person coded by hand)."""
-    return _clause_direction(text, outcome_phrase)
+    return _direction(_clause_facts(text), _negative(outcome_phrase))
