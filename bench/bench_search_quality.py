@@ -47,13 +47,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-DATA = REPO / "bench" / "data" / "search"
-BATCHES = (REPO / "synth" / "data" / "labelled" / "batch_a.jsonl", REPO / "bench" / "data" / "labelled" / "batch_b.jsonl")
+DATA = REPO / "bench" / "data" / "search"     # judged set 1 (tuning since set 2 exists)
+DATA2 = REPO / "bench" / "data" / "search2"   # judged set 2 (reporting)
+BATCHES = tuple(REPO / p for p in ("synth/data/labelled/batch_a.jsonl", "synth/data/labelled/batch_a3.jsonl",
+                                   "synth/data/labelled/batch_a4.jsonl", "bench/data/labelled/batch_b.jsonl"))
 RESULTS = REPO / "bench" / "results" / "search_quality.json"
+RESULTS2 = REPO / "bench" / "results" / "search_quality_set2.json"
 RUN_LOG = REPO / "bench" / "results" / "search_quality_runs.jsonl"
 SAMPLE_QUERIES = REPO / "bench" / "data" / "judged_queries.yaml"
 SAMPLE_CORPUS = REPO / "synth" / "data" / "sample_corpus.jsonl"
 
+# synth search from 2026-12-02 to 2026-12-04: chosen on set 1's tuning half (docs/search.md)
+SHIPPED_12_02_ARGS = {"feedback": 0.1, "near_miss": 0.0}
 BEFORE = ({"bm25": 1.0, "records": 1.0, "sentences": 0.5}, "score")  # the fused search before issue 16
 KEEP_NDCG, KEEP_RECALL = 0.005, 0.005  # what "helps on the tuning half" means (module docstring)
 
@@ -98,7 +103,7 @@ def halves(queries: list[dict]) -> dict[str, str]:
     return out
 
 
-def load_judged(folder: Path = DATA) -> list[dict]:
+def load_judged(folder: Path = DATA, split: bool = True) -> list[dict]:
     queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     grades: dict[str, dict[str, int]] = {}
     for path in sorted(folder.glob("judgments_*.jsonl")):
@@ -111,7 +116,7 @@ def load_judged(folder: Path = DATA) -> list[dict]:
     missing = [q["qid"] for q in queries if q["qid"] not in grades]
     if missing:
         raise SystemExit(f"queries without judgments: {missing}")
-    half = halves(queries)
+    half = halves(queries) if split else {q["qid"]: "set2" for q in queries}
     return [{"id": q["qid"], "kind": q["kind"], "query": q["query"], "need": q.get("need", ""), "half": half[q["qid"]],
              "relevant": grades[q["qid"]]} for q in queries]
 
@@ -531,28 +536,18 @@ def idea_pooled(lab: Lab, q, c, setting):
 def idea_relevance(lab: Lab, q, c, setting):
     """The relevance score: near misses (records.relevance below the coder's threshold) sink by
     PENALTY (in standard deviations of the fused score), unless the query names one of the scope's
-    near-miss cues (theory.yaml scope.exclude: "bullying", "peer review", ...): then it asks for them."""
+    near-miss cues (theory.yaml scope.exclude: "bullying", "peer review", ...): then it asks for them.
+    synth.expansion's own functions, as synth search runs them."""
     penalty = setting
+    from synth import expansion
     from synth.mechanisms.codes import relevance_min
     from synth.search import fuse
 
-    floor = relevance_min(lab.store)
     fused = fuse(c, *_wm(base_fusion()))
-    if asks_for_near_misses(lab, q["query"]):
+    if expansion.asks_for_near_misses(lab.lex, q["query"], expansion.near_miss_cues(lab.store, lab.project)):
         return [r for r, _ in fused]
-    out = []
-    for rid, s in fused:
-        rel = lab.rows[rid]["relevance"]
-        out.append((rid, s - penalty if rel is not None and rel < floor else s))
-    return [r for r, _ in sorted(out, key=lambda kv: (-kv[1], kv[0]))]
-
-
-def asks_for_near_misses(lab: Lab, query: str) -> bool:
-    from synth.mechanisms.theory import load_theory
-
-    cues = [lab.lex.tokenize(p) for p in (load_theory(lab.project).scope or {}).get("exclude") or []]
-    qstems = lab.lex.tokenize(query)
-    return any(t and _contains(qstems, t) for t in cues)
+    rel = {rid: r["relevance"] for rid, r in lab.rows.items() if r["relevance"] is not None}
+    return [r for r, _ in expansion.sink_near_misses(fused, rel, relevance_min(lab.store), penalty)]
 
 
 DESIGN_CUES = [
@@ -615,8 +610,9 @@ def realistic(args) -> dict:
             if k in ids:
                 q["grades"][ids[k]] = max(g, q["grades"].get(ids[k], 0))
         q["judged"] = set(q["grades"])
-    show = {"tune": ["tune"], "report": ["report"], "both": ["tune", "report"]}[args.half]
+    show = {"tune": ["tune"], "report": ["report"], "both": ["tune", "report", "all"]}[args.half]
     by_half = {h: [q for q in queries if q["half"] == h] for h in ("tune", "report")}
+    by_half["all"] = queries  # since set 2 exists, the whole of set 1 is its tuning set
     lab = Lab(project)
     t0 = time.perf_counter()
     for q in queries if "report" in show else by_half["tune"]:
@@ -672,12 +668,15 @@ def realistic(args) -> dict:
         table[f"+ {name}"] = {"kind": "idea on the calibrated fusion", "setting": repr(setting), "helps_on_tune": helps,
                               **run(lambda q, fn=fn, setting=setting: fn(lab, q, c_of(q), setting))}
     # The kept combination is synth's own ranking (Searcher.rank), with each kept part left out in turn.
+    from synth import expansion
     from synth.search import SHIPPED, Ranking
 
     variants = {
         "kept combination: synth search as shipped": SHIPPED,
         "  the same without theory expansion": Ranking(theory=0.0),
-        "  the same without pseudo-relevance feedback": Ranking(feedback=0.0),
+        "  the same without the near-miss sink": Ranking(near_miss=0.0),
+        "  the same with pseudo-relevance feedback": Ranking(feedback=expansion.FEEDBACK_WEIGHT),
+        "  as shipped 2026-12-02 to 12-04 (feedback, no sink)": Ranking(**SHIPPED_12_02_ARGS),
     }
     for name, r in variants.items():
         table[name] = {"kind": "shipped" if r == SHIPPED else "ablation", "setting": repr(r),
@@ -694,6 +693,89 @@ def realistic(args) -> dict:
     }
     lab.s.close()
     return out
+
+
+# Each idea's setting as set 1 chose it (its tuning half; bench/results/search_quality.json), for set 2.
+SET1_SETTINGS = {
+    "theory expansion (mechanism / outcome named in the query)": (0.25, 0.0),
+    "pseudo-relevance feedback": ("rm3", 10, 0.1),
+    "field weighting (title, coded sentence roles)": (3, ()),
+    "evidence-sentence BM25 (fourth list)": 0.1,
+    "record vectors over the whole abstract (pooled sentence vectors)": 0.5,
+    "relevance: near misses sink": 0.5,
+    "study design named in the query": 0.25,
+}
+
+
+def fresh(args) -> dict:
+    """Judged set 2 (bench/data/search2): every query reports; nothing is chosen here. The 860 records
+    of its corpus_keys.json, each single method, the fused search before issue 16, the calibrated
+    fusion alone, each idea at set 1's setting, synth search as shipped and its ablations."""
+    from synth import expansion
+    from synth import search as S
+    from synth.search import SHIPPED, Ranking
+
+    records, missing = corpus_records(DATA2)
+    if missing:
+        raise SystemExit(f"{len(missing)} corpus keys of set 2 not in the labelled batches: {missing[:5]}")
+    project, build = realistic_project(args.keep, records, args.rebuild)
+    store = project.store()
+    try:
+        ids = key_to_id(store, records)
+    finally:
+        store.close()
+    queries, judged = [], load_judged(DATA2, split=False)
+    for q in judged:
+        grades = {ids[k]: g for k, g in q["relevant"].items()}
+        if any(g > 0 for g in grades.values()):  # a query nothing answers has no nDCG
+            queries.append({**q, "grades": grades, "judged": set(grades)})
+    lab = Lab(project)
+    c_of = lab.candidates
+
+    def run(fn) -> dict:
+        got = evaluate({q["id"]: fn(q) for q in queries}, queries)
+        kinds = {}
+        for kind in sorted({q["kind"] for q in queries}):
+            sub = [q for q in queries if q["kind"] == kind]
+            kinds[kind] = evaluate({q["id"]: fn(q) for q in sub}, sub)["ndcg@10"]
+        return {"set2": got, "by_kind_ndcg@10": kinds}
+
+    methods = {
+        "BM25 alone": lambda q: [r for r, _ in c_of(q).bm25],
+        "dense alone: record vectors": lambda q: [r for r, _ in c_of(q).records],
+        "dense alone: best evidence sentence": lambda q: [r for r, _ in c_of(q).sentences],
+        "dense: records + sentences (score fusion 1 / 0.5)": lambda q: ranked(c_of(q), {"records": 1.0, "sentences": 0.5}, "score"),
+        "fused before (score fusion 1 / 1 / 0.5, each list / its best)": lambda q: ranked(c_of(q), *BEFORE),
+        "score calibration before fusion (z-scores)": lambda q: ranked(c_of(q), S.DEFAULT_WEIGHTS, S.FUSION),
+    }
+    table = {name: {"kind": "single" if i < 4 else "before" if i == 4 else "idea", **run(fn)}
+             for i, (name, fn) in enumerate(methods.items())}
+    for name, setting in SET1_SETTINGS.items():
+        fn = IDEAS[name][0]
+        table[f"+ {name}"] = {"kind": "idea on the calibrated fusion", "setting": repr(setting),
+                              **run(lambda q, fn=fn, setting=setting: fn(lab, q, c_of(q), setting))}
+    variants = {
+        "kept combination: synth search as shipped": SHIPPED,
+        "  the same without theory expansion": Ranking(theory=0.0),
+        "  the same without the near-miss sink": Ranking(near_miss=0.0),
+        "  the same with pseudo-relevance feedback": Ranking(feedback=expansion.FEEDBACK_WEIGHT),
+        "  as shipped 2026-12-02 to 12-04 (feedback, no sink)": Ranking(**SHIPPED_12_02_ARGS),
+    }
+    for name, r in variants.items():
+        table[name] = {"kind": "shipped" if r == SHIPPED else "ablation", "setting": repr(r),
+                       **run(lambda q, r=r: [x for x, _ in lab.s.rank(q["query"], ranking=r)[0]])}
+    shipped = table["kept combination: synth search as shipped"]["set2"]["per_query_ndcg"]
+    paired = {}
+    for name in ("BM25 alone", "dense alone: record vectors"):
+        d = [shipped[q["id"]] - table[name]["set2"]["per_query_ndcg"][q["id"]] for q in queries]
+        mean = sum(d) / len(d)
+        se = (sum((x - mean) ** 2 for x in d) / (len(d) - 1) / len(d)) ** 0.5
+        paired[name] = {"mean": round(mean, 4), "se": round(se, 4)}
+    lab.s.close()
+    return {"mode": "set2", "date": time.strftime("%Y-%m-%d"), "records": len(lab.rec_ids), "build": build,
+            "halves": ["set2"], "queries": {"set2": len(queries)},
+            "dropped_queries": sorted({q["id"] for q in judged} - {q["id"] for q in queries}),
+            "shipped_minus_single_ndcg@10": paired, "methods": table}
 
 
 def choose(scored: list[tuple[float, float, object]], base_recall: float):
@@ -767,7 +849,7 @@ def sample(args) -> dict:
 
 
 def print_table(out: dict) -> None:
-    halves_ = [h for h in ("tune", "report", "all") if any(h in m for m in out["methods"].values())]
+    halves_ = [h for h in ("tune", "report", "all", "set2") if any(h in m for m in out["methods"].values())]
     print(f"# Search quality, {out['mode']} corpus: {out['records']} records ({out['date']})\n")
     head = " | ".join(f"{h} nDCG@10 | {h} recall@20" for h in halves_)
     print(f"| method | {head} | setting |")
@@ -783,22 +865,26 @@ def print_table(out: dict) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", choices=("realistic", "sample"), default="realistic")
+    ap.add_argument("--set", choices=("1", "2"), default="1",
+                    help="realistic corpus: judged set 1 (tuning; its halves) or set 2 (reporting, 860 records)")
     ap.add_argument("--half", choices=("tune", "report", "both"), default="both",
                     help="which half of the judged queries to score (tuning reads only 'tune')")
     ap.add_argument("--keep", help="build the project in this folder, and reuse it while the corpus is unchanged")
     ap.add_argument("--rebuild", action="store_true", help="with --keep: build afresh")
     ap.add_argument("--json", default=None, help=f"write the results here (default for a full run: {RESULTS.relative_to(REPO)})")
     args = ap.parse_args()
-    out = realistic(args) if args.corpus == "realistic" else sample(args)
+    out = sample(args) if args.corpus == "sample" else fresh(args) if args.set == "2" else realistic(args)
     print_table(out)
-    target = Path(args.json) if args.json else (RESULTS if args.corpus == "realistic" and args.half == "both" else None)
+    default = RESULTS2 if args.set == "2" else RESULTS if args.half == "both" else None
+    target = Path(args.json) if args.json else (default if args.corpus == "realistic" else None)
     if target:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(out, indent=1, default=list))
     if args.corpus == "realistic":
         RUN_LOG.parent.mkdir(parents=True, exist_ok=True)
         with RUN_LOG.open("a") as f:
-            f.write(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "half": args.half,
+            f.write(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "set": args.set,
+                                "half": args.half if args.set == "1" else "set2",
                                 "shipped": out["methods"]["kept combination: synth search as shipped"].get("setting"),
                                 "figures": {m: {h: {k: v[h][k] for k in ("ndcg@10", "recall@20")} for h in out["halves"] if h in v}
                                             for m, v in out["methods"].items()}}) + "\n")

@@ -9,7 +9,12 @@ feedback_terms: pseudo-relevance feedback (RM3-like): the FEEDBACK_TERMS most di
                 the first FEEDBACK_DOCS fused results (tf / length x idf, summed) join the query,
                 taking FEEDBACK_WEIGHT of its weight.
 
-Both were kept because they helped on the tuning half of the judged realistic queries
+sink_near_misses: records the relevance model flags as near misses move PENALTY (in standard
+                deviations of the fused score) down, unless the query names a near-miss cue of the
+                theory's scope (then the user asks for them).
+
+Theory expansion and the near-miss sink are shipped; feedback was kept on the first tuning half
+and dropped when all 64 queries of the first judged set became the tuning set
 (bench/bench_search_quality.py, docs/search.md). Pure Python + the loaded BM25 index: no model.
 """
 
@@ -71,6 +76,55 @@ def _from_dict(t: dict):
                 phrases = tuple(str(p) for p in c.get("phrases") or ())
                 out.append((str(c["id"]), (str(c.get("name") or ""), *phrases), phrases))
     return tuple(out)
+
+
+def near_miss_cues(store, project=None) -> tuple[str, ...]:
+    """The theory scope's near-miss cues (scope.exclude: "bullying", "peer review", ...), from the
+    theory the corpus was coded with, else the project's or the packaged theory."""
+    raw = store.get_meta("mechanisms.theory") or ""
+    if raw:
+        return _cues(raw)
+    from synth.mechanisms.theory import default_theory_text, theory_path
+
+    path = theory_path(project) if project is not None else None
+    if path is not None and path.exists():
+        return _yaml_cues((str(path), path.stat().st_mtime_ns))
+    return _yaml_cues(("", 0), default_theory_text())
+
+
+@lru_cache(maxsize=4)
+def _cues(raw: str) -> tuple[str, ...]:
+    return tuple(str(c) for c in ((json.loads(raw).get("scope") or {}).get("exclude") or ()))
+
+
+@lru_cache(maxsize=4)
+def _yaml_cues(file: tuple[str, int], text: str = "") -> tuple[str, ...]:
+    import yaml
+
+    from pathlib import Path
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(text or Path(file[0]).read_text(encoding="utf-8"), Loader=loader)
+    except (OSError, yaml.YAMLError):
+        return ()
+    scope = (data or {}).get("scope") if isinstance(data, dict) else None
+    return tuple(str(c) for c in ((scope or {}).get("exclude") or ()))
+
+
+def asks_for_near_misses(lex, query: str, cues: tuple[str, ...]) -> bool:
+    """Whether QUERY names one of the near-miss cues ("peer victimisation"): then it asks for them."""
+    qstems = lex.tokenize(query)
+    return any(t and _contains(qstems, tuple(t)) for t in (lex.tokenize(c) for c in cues))
+
+
+def sink_near_misses(fused: list[tuple[str, float]], relevance: dict, floor: float | None,
+                     penalty: float) -> list[tuple[str, float]]:
+    """FUSED with records the relevance model puts under FLOOR (near misses) PENALTY lower, re-sorted."""
+    if not penalty or floor is None:
+        return fused
+    out = [(rid, s - penalty if relevance.get(rid) is not None and relevance[rid] < floor else s) for rid, s in fused]
+    return sorted(out, key=lambda kv: (-kv[1], kv[0]))
 
 
 def _contains(seq: list[str], sub: tuple[str, ...]) -> bool:

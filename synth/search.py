@@ -38,6 +38,7 @@ SOURCES = ("pubmed", "europepmc", "openalex", "crossref", "import")
 FUSION = "z"
 DEFAULT_WEIGHTS = {"bm25": 1.0, "records": 0.25, "sentences": 0.0}
 RRF_K = 5
+NEAR_MISS_PENALTY = 0.5
 CANDIDATES = 100  # per list
 SENTENCE_CANDIDATES = 400
 
@@ -76,9 +77,11 @@ class Ranking:
     fusion: str = FUSION
     weights: tuple[tuple[str, float], ...] = tuple(DEFAULT_WEIGHTS.items())
     theory: float = expansion.THEORY_WEIGHT      # a named mechanism / outcome's phrases share this BM25 weight
-    feedback: float = expansion.FEEDBACK_WEIGHT  # pseudo-relevance feedback: the share of the BM25 query it takes
+    # pseudo-relevance feedback, the share of the BM25 query it takes (expansion.FEEDBACK_WEIGHT when on): off
+    feedback: float = 0.0
     feedback_docs: int = expansion.FEEDBACK_DOCS
     feedback_terms: int = expansion.FEEDBACK_TERMS
+    near_miss: float = NEAR_MISS_PENALTY  # near misses move this many sd of the fused score down
 
     @property
     def weight_map(self) -> dict[str, float]:
@@ -342,6 +345,12 @@ class Searcher:
             c.terms = expansion.feedback_terms(self.lexical, c.terms, texts, ranking.feedback_terms, ranking.feedback)
             c.bm25 = self._bm25(c.terms, c.ok, n)
             fused = fuse(c, ranking.weight_map, method=ranking.fusion)
+        if ranking.near_miss and fused and not expansion.asks_for_near_misses(
+                self.lexical, query, expansion.near_miss_cues(self.store, self.project)):
+            floor = relevance_floor(self.store)
+            if floor is not None:
+                rel = self.store.relevances_of([rid for rid, _ in fused])
+                fused = expansion.sink_near_misses(fused, rel, floor, ranking.near_miss)
         return fused, c
 
     def _dense(self, kind: str, q, ok, want: int, allowed: set[str] | None, enough) -> list[tuple[str, float, dict]]:

@@ -391,6 +391,15 @@ class Store:
         row = self.conn.execute("SELECT relevance FROM records WHERE id=?", (record_id,)).fetchone()
         return row[0] if row else None
 
+    def relevances_of(self, record_ids: list[str]) -> dict[str, float]:
+        """{id: relevance} of the records the coder scored, among RECORD_IDS (in chunks)."""
+        out: dict[str, float] = {}
+        for i in range(0, len(record_ids), 500):
+            chunk = record_ids[i:i + 500]
+            out.update(self.conn.execute(
+                f"SELECT id, relevance FROM records WHERE relevance IS NOT NULL AND id IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
     def set_coded(self, record_id: str, relevance: float | None, coded_hash: str, roles: list[tuple[int, str]]) -> None:
         """The coder's marks on a record: its relevance, what it was coded from, each sentence's role
         (inside the coder's transaction)."""

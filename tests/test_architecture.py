@@ -26,7 +26,7 @@ STORE_MODULES = {
 
 
 def layer(module: str) -> str:
-    if module == "synth.cli" or module.startswith("synth.commands"):
+    if module in ("synth.cli", "synth.__main__") or module.startswith("synth.commands"):
         return CLI
     if module.startswith("spiders"):
         return HARVEST

@@ -106,3 +106,15 @@ def test_a_large_table_piped_is_written_whole(run_synth, monkeypatch):
     monkeypatch.setattr(cmd, "_to_terminal", lambda: False)
     rc, out, err = run_synth("table")
     assert rc == 0 and out == BIG and err == ""
+
+
+def test_python_dash_m_synth_runs_the_cli(tmp_path):
+    """`python -m synth` is the CLI (where the `synth` script is not on PATH), errors included."""
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "synth", "--version"], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and ok.stdout.startswith("synth, version")
+    bad = subprocess.run([sys.executable, "-m", "synth", "--project", str(tmp_path / "none"), "search", "peer"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

@@ -149,6 +149,26 @@ def test_near_misses_and_protocols_are_marked_in_every_view(indexed):
     assert "PROTOCOL" in out and "no results yet" in out and "NEAR MISS" not in out
 
 
+def test_near_misses_sink_unless_the_query_asks_for_them(indexed):
+    """A record the relevance model flags moves NEAR_MISS_PENALTY down the fused scale; one that is
+    not flagged keeps its score; a query naming a scope cue ("bullying") asks for near misses."""
+    from synth.search import NEAR_MISS_PENALTY, Ranking, Searcher
+
+    project, ids = indexed
+    s = Searcher(project)
+    try:
+        for query, sinks in (("attitudes to peer support workers among university students", True),
+                             ("bullying and attitudes to peer support workers among university students", False)):
+            plain = dict(s.rank(query, ranking=Ranking(near_miss=0.0))[0])
+            shipped = dict(s.rank(query)[0])
+            assert set(plain) == set(shipped) and ids["survey"] in plain
+            drop = NEAR_MISS_PENALTY if sinks else 0.0
+            assert shipped[ids["survey"]] == pytest.approx(plain[ids["survey"]] - drop)
+            assert all(shipped[r] == pytest.approx(plain[r]) for r in plain if r != ids["survey"])
+    finally:
+        s.close()
+
+
 def test_before_coding_nothing_is_a_near_miss(indexed):
     project, ids = indexed
     with project.store() as s:
