@@ -668,19 +668,7 @@ def realistic(args) -> dict:
         table[f"+ {name}"] = {"kind": "idea on the calibrated fusion", "setting": repr(setting), "helps_on_tune": helps,
                               **run(lambda q, fn=fn, setting=setting: fn(lab, q, c_of(q), setting))}
     # The kept combination is synth's own ranking (Searcher.rank), with each kept part left out in turn.
-    from synth import expansion
-    from synth.search import SHIPPED, Ranking
-
-    variants = {
-        "kept combination: synth search as shipped": SHIPPED,
-        "  the same without theory expansion": Ranking(theory=0.0),
-        "  the same without the near-miss sink": Ranking(near_miss=0.0),
-        "  the same with pseudo-relevance feedback": Ranking(feedback=expansion.FEEDBACK_WEIGHT),
-        "  as shipped 2026-12-02 to 12-04 (feedback, no sink)": Ranking(**SHIPPED_12_02_ARGS),
-    }
-    for name, r in variants.items():
-        table[name] = {"kind": "shipped" if r == SHIPPED else "ablation", "setting": repr(r),
-                       **run(lambda q, r=r: [x for x, _ in lab.s.rank(q["query"], ranking=r)[0]])}
+    table.update(shipped_variants(lab, run))
 
     out = {
         "mode": "realistic", "date": time.strftime("%Y-%m-%d"), "records": len(lab.rec_ids),
@@ -693,6 +681,23 @@ def realistic(args) -> dict:
     }
     lab.s.close()
     return out
+
+
+def shipped_variants(lab: Lab, run) -> dict:
+    """synth search as shipped (Searcher.rank itself) and its ablations, each scored by RUN."""
+    from synth import expansion
+    from synth.search import SHIPPED, Ranking
+
+    variants = {
+        "kept combination: synth search as shipped": SHIPPED,
+        "  the same without theory expansion": Ranking(theory=0.0),
+        "  the same without the near-miss sink": Ranking(near_miss=0.0),
+        "  the same with pseudo-relevance feedback": Ranking(feedback=expansion.FEEDBACK_WEIGHT),
+        "  as shipped 2026-12-02 to 12-04 (feedback, no sink)": Ranking(**SHIPPED_12_02_ARGS),
+    }
+    return {name: {"kind": "shipped" if r == SHIPPED else "ablation", "setting": repr(r),
+                   **run(lambda q, r=r: [x for x, _ in lab.s.rank(q["query"], ranking=r)[0]])}
+            for name, r in variants.items()}
 
 
 # Each idea's setting as set 1 chose it (its tuning half; bench/results/search_quality.json), for set 2.
@@ -711,9 +716,7 @@ def fresh(args) -> dict:
     """Judged set 2 (bench/data/search2): every query reports; nothing is chosen here. The 860 records
     of its corpus_keys.json, each single method, the fused search before issue 16, the calibrated
     fusion alone, each idea at set 1's setting, synth search as shipped and its ablations."""
-    from synth import expansion
     from synth import search as S
-    from synth.search import SHIPPED, Ranking
 
     records, missing = corpus_records(DATA2)
     if missing:
@@ -754,16 +757,7 @@ def fresh(args) -> dict:
         fn = IDEAS[name][0]
         table[f"+ {name}"] = {"kind": "idea on the calibrated fusion", "setting": repr(setting),
                               **run(lambda q, fn=fn, setting=setting: fn(lab, q, c_of(q), setting))}
-    variants = {
-        "kept combination: synth search as shipped": SHIPPED,
-        "  the same without theory expansion": Ranking(theory=0.0),
-        "  the same without the near-miss sink": Ranking(near_miss=0.0),
-        "  the same with pseudo-relevance feedback": Ranking(feedback=expansion.FEEDBACK_WEIGHT),
-        "  as shipped 2026-12-02 to 12-04 (feedback, no sink)": Ranking(**SHIPPED_12_02_ARGS),
-    }
-    for name, r in variants.items():
-        table[name] = {"kind": "shipped" if r == SHIPPED else "ablation", "setting": repr(r),
-                       **run(lambda q, r=r: [x for x, _ in lab.s.rank(q["query"], ranking=r)[0]])}
+    table.update(shipped_variants(lab, run))
     shipped = table["kept combination: synth search as shipped"]["set2"]["per_query_ndcg"]
     paired = {}
     for name in ("BM25 alone", "dense alone: record vectors"):

@@ -36,36 +36,58 @@ def theory_codes(store, project=None) -> tuple[tuple[str, tuple[str, ...], tuple
     """((code id, trigger phrases, phrases), ...) of the theory's mechanisms and outcomes: the theory
     the corpus was coded with (store meta, written by `synth mechanisms` / `synth refresh`), else the
     project's theory.yaml, else the packaged default."""
+    return _codes_of(_theory_source(store, project))
+
+
+def near_miss_cues(store, project=None) -> tuple[str, ...]:
+    """The scope's near-miss cues (scope.exclude: "bullying", "peer review", ...) of the same theory."""
+    return _cues_of(_theory_source(store, project))
+
+
+def _theory_source(store, project=None) -> tuple[str, str, int]:
+    """Which theory a search reads, as a cache key: ("json", the coded theory, 0), ("yaml", path,
+    mtime: re-read when the file changes) or ("default", "", 0)."""
     raw = store.get_meta("mechanisms.theory") or ""
     if raw:
-        return _codes(raw)
-    from synth.mechanisms.theory import default_theory_text, theory_path
+        return ("json", raw, 0)
+    from synth.mechanisms.theory import theory_path
 
     path = theory_path(project) if project is not None else None
     if path is not None and path.exists():
-        return _yaml_codes((str(path), path.stat().st_mtime_ns))  # re-read when the file changes
-    return _yaml_codes(("", 0), default_theory_text())
+        return ("yaml", str(path), path.stat().st_mtime_ns)
+    return ("default", "", 0)
 
 
 @lru_cache(maxsize=4)
-def _codes(raw: str):
-    return _from_dict(json.loads(raw))
-
-
-@lru_cache(maxsize=4)
-def _yaml_codes(file: tuple[str, int], text: str = ""):
-    """A theory.yaml's codes, read with libyaml's C loader when there is one (the pure-Python
-    loader takes ~0.1 s for the default theory, a fifth of a cold search). Unreadable: none."""
+def _theory_data(source: tuple[str, str, int]) -> dict:
+    """The theory as a dict, YAML read with libyaml's C loader when there is one (the pure-Python
+    loader takes ~0.1 s for the default theory, a fifth of a cold search). Unreadable: empty."""
+    kind, text, _ = source
+    if kind == "json":
+        return json.loads(text)
     import yaml
 
     from pathlib import Path
 
+    from synth.mechanisms.theory import default_theory_text
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(text or Path(file[0]).read_text(encoding="utf-8"), Loader=loader)
+        data = yaml.load(default_theory_text() if kind == "default" else Path(text).read_text(encoding="utf-8"), Loader=loader)
     except (OSError, yaml.YAMLError):
-        return ()
-    return _from_dict(data if isinstance(data, dict) else {})
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@lru_cache(maxsize=4)
+def _codes_of(source: tuple[str, str, int]):
+    return _from_dict(_theory_data(source))
+
+
+@lru_cache(maxsize=4)
+def _cues_of(source: tuple[str, str, int]) -> tuple[str, ...]:
+    scope = _theory_data(source).get("scope")
+    return tuple(str(c) for c in ((scope if isinstance(scope, dict) else {}).get("exclude") or ()))
 
 
 def _from_dict(t: dict):
@@ -76,40 +98,6 @@ def _from_dict(t: dict):
                 phrases = tuple(str(p) for p in c.get("phrases") or ())
                 out.append((str(c["id"]), (str(c.get("name") or ""), *phrases), phrases))
     return tuple(out)
-
-
-def near_miss_cues(store, project=None) -> tuple[str, ...]:
-    """The theory scope's near-miss cues (scope.exclude: "bullying", "peer review", ...), from the
-    theory the corpus was coded with, else the project's or the packaged theory."""
-    raw = store.get_meta("mechanisms.theory") or ""
-    if raw:
-        return _cues(raw)
-    from synth.mechanisms.theory import default_theory_text, theory_path
-
-    path = theory_path(project) if project is not None else None
-    if path is not None and path.exists():
-        return _yaml_cues((str(path), path.stat().st_mtime_ns))
-    return _yaml_cues(("", 0), default_theory_text())
-
-
-@lru_cache(maxsize=4)
-def _cues(raw: str) -> tuple[str, ...]:
-    return tuple(str(c) for c in ((json.loads(raw).get("scope") or {}).get("exclude") or ()))
-
-
-@lru_cache(maxsize=4)
-def _yaml_cues(file: tuple[str, int], text: str = "") -> tuple[str, ...]:
-    import yaml
-
-    from pathlib import Path
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        data = yaml.load(text or Path(file[0]).read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, yaml.YAMLError):
-        return ()
-    scope = (data or {}).get("scope") if isinstance(data, dict) else None
-    return tuple(str(c) for c in ((scope or {}).get("exclude") or ()))
 
 
 def asks_for_near_misses(lex, query: str, cues: tuple[str, ...]) -> bool:

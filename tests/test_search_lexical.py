@@ -192,3 +192,23 @@ def test_theory_codes_come_from_the_coded_theory_else_the_yaml(project):
         assert expansion.theory_codes(store, project) == (("m1", ("Mutual aid", "mutual aid"), ("mutual aid",)),)
     finally:
         store.close()
+
+
+def test_near_miss_cues_follow_the_theory_a_search_reads(project):
+    """The scope's near-miss cues come from the coded theory, else theory.yaml (re-read when edited)."""
+    from synth import expansion
+    from synth.mechanisms.theory import default_theory_text, theory_path
+
+    store = project.store()
+    try:
+        assert "bullying" in expansion.near_miss_cues(store, project)  # the packaged default
+        path = theory_path(project)
+        text = default_theory_text()
+        assert "    - bullying\n" in text
+        path.write_text(text.replace("    - bullying\n", "    - horse riding\n"), encoding="utf-8")
+        cues = expansion.near_miss_cues(store, project)
+        assert "horse riding" in cues and "bullying" not in cues
+        store.set_meta("mechanisms.theory", json.dumps({"scope": {"exclude": ["peer review"]}, "mechanisms": []}))
+        assert expansion.near_miss_cues(store, project) == ("peer review",)
+    finally:
+        store.close()
