@@ -143,7 +143,8 @@ def main() -> None:
     from synth.errors import SynthError
 
     try:
-        cli.main(standalone_mode=False, prog_name="synth")
+        # Outside standalone mode click *returns* a command's `Exit(n)` code instead of exiting.
+        code = cli.main(standalone_mode=False, prog_name="synth")
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -173,4 +174,4 @@ def main() -> None:
             raise
         click.echo(f"Error: internal error: {type(e).__name__}: {e} (set SYNTH_DEBUG=1 for details)", err=True)
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)

@@ -290,7 +290,7 @@ class Searcher:
         """Each method's candidates for QUERY (BM25 asked for TERMS when given: weighted stems)."""
         f = filters or Filters()
         allowed = allowed_ids(self.store, f)
-        banned = set() if f.include_excluded else excluded_ids(self.store)
+        banned = self.banned(f)
 
         def ok(rid: str) -> bool:
             return rid not in banned and (allowed is None or rid in allowed)
@@ -308,6 +308,12 @@ class Searcher:
             out.records = self._dense_records(q, allowed, banned, ok, n)
             out.sentences, out.best_sentence = self._dense_sentences(q, allowed, banned, ok, n)
         return out
+
+    def banned(self, f: Filters) -> set[str]:
+        """Ids no result may carry: records excluded at screening (unless asked for) and records merged
+        into another since the indexes were built (until `synth index` drops them)."""
+        out = self.store.merged_away_ids()
+        return out if f.include_excluded else out | excluded_ids(self.store)
 
     def _bm25(self, terms: dict[str, float], ok, n: int) -> list[tuple[str, float]]:
         import numpy as np
@@ -398,7 +404,7 @@ class Searcher:
         if not found:
             raise SynthError(f"record {rec['id']} is not indexed yet; run `synth index`")
         allowed = allowed_ids(self.store, f)
-        banned = set() if f.include_excluded else excluded_ids(self.store)
+        banned = self.banned(f)
         banned.add(rec["id"])
 
         def ok(rid):

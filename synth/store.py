@@ -279,21 +279,33 @@ class Store:
     def get(self, ref: str) -> dict | None:
         """A live record by synth id (following merges), DOI, PMID, PMCID or OpenAlex id."""
         ref = (ref or "").strip()
-        rid = self._live_id(ref) if ref else None
-        if rid is None:
+        rid = (self._live_id(ref) or self._live_id(ref.lower())) if ref else None
+        if rid is None and ref:
             from synth import normalize as N
 
-            for col, val in (("doi", N.normalize_doi(ref)), ("pmcid", N.normalize_pmcid(ref) if ref.upper().startswith("PMC") else None),
-                             ("pmid", N.normalize_pmid(ref)), ("openalex", N.normalize_openalex(ref) if ref.upper().startswith("W") else None)):
-                if val:
-                    row = self.conn.execute(f"SELECT id FROM records WHERE {col}=? AND merged_into IS NULL", (val,)).fetchone()
-                    if row:
-                        rid = row[0]
-                        break
+            upper = ref.upper()
+            wanted = [(col, val) for col, val in (
+                ("doi", N.normalize_doi(ref)), ("pmcid", N.normalize_pmcid(ref) if upper.startswith("PMC") else None),
+                ("pmid", N.normalize_pmid(ref)),
+                ("openalex", N.normalize_openalex(ref) if upper.startswith("W") or "OPENALEX.ORG/" in upper else None)) if val]
+            rid = self._live_by_identifier(wanted)
         if rid is None:
             return None
         row = self.conn.execute("SELECT * FROM records WHERE id=?", (rid,)).fetchone()
         return row_to_dict(row) if row else None
+
+    def _live_by_identifier(self, wanted: list[tuple[str, str]]) -> str | None:
+        """The live record an identifier names: the live record holding it, else a record merged
+        away that held it, else any source's observation of it (after a merge the stored record
+        shows one DOI, but every DOI, PMID, … of both studies still names it)."""
+        for sql in ("SELECT id FROM records WHERE {col}=? AND merged_into IS NULL", "SELECT id FROM records WHERE {col}=?",
+                    "SELECT record_id FROM provenance WHERE json_extract(data, '$.{col}')=?"):
+            for col, val in wanted:
+                for (rid,) in self.conn.execute(sql.format(col=col), (val,)):
+                    live = self._live_id(rid)
+                    if live:
+                        return live
+        return None
 
     def provenance(self, record_id: str) -> list[dict]:
         rows = self.conn.execute(
@@ -381,6 +393,10 @@ class Store:
 
     def live_ids(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT id FROM records WHERE merged_into IS NULL")}
+
+    def merged_away_ids(self) -> set[str]:
+        """Ids of records merged into another (an index built before the merge still holds them)."""
+        return {r[0] for r in self.conn.execute("SELECT id FROM records WHERE merged_into IS NOT NULL")}
 
     def ids_below_relevance(self, below: float) -> set[str]:
         """Live records the relevance model scored under BELOW (near misses)."""

@@ -118,3 +118,13 @@ def test_python_dash_m_synth_runs_the_cli(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "synth", "--project", str(tmp_path / "none"), "search", "peer"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_check_exits_1_through_the_entry_point_when_store_and_index_disagree(run_synth, stored):
+    """A command's own exit status (`check`: 1 = disagree) reaches the shell through `main`."""
+    import json
+
+    code, out, err = run_synth("check", "--json")
+    report = json.loads(out)
+    assert report["ok"] is False and report["missing"] == 1
+    assert code == 1, err

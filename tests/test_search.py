@@ -169,6 +169,28 @@ def test_near_misses_sink_unless_the_query_asks_for_them(indexed):
         s.close()
 
 
+def test_records_merged_after_indexing_never_come_back_as_results(tmp_path):
+    """A person merges two records after `synth index`: the vectors and BM25 still hold the absorbed
+    one, and search and similar leave it out (no crash) until the next index drops it."""
+    from index.indexer import sync
+    from synth import duplicates
+    from synth.lexical import build_lexical
+    from synth.project import init_project
+
+    project = init_project(tmp_path / "review")
+    ids = store_records(project)
+    sync(project, progress=False)
+    build_lexical(project)
+    keep, gone = ids["navigator"], ids["realist"]
+    with project.store() as store:
+        assert duplicates.merge(store, keep, gone) == keep
+    got = [r["id"] for r in search_json(project, "peer support young people", "-k", "50")]
+    assert gone not in got and keep in got
+    code, out, err = run(project, "similar", keep, "-k", "50", "--json")
+    assert code == 0, err
+    assert gone not in {json.loads(line)["id"] for line in out.splitlines()}
+
+
 def test_before_coding_nothing_is_a_near_miss(indexed):
     project, ids = indexed
     with project.store() as s:

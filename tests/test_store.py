@@ -65,6 +65,23 @@ def test_lookup_by_identifier(tmp_path):
     assert s.get("nope") is None
 
 
+def test_every_identifier_of_merged_records_still_names_the_study(tmp_path):
+    """After a person merges two records the stored record shows one DOI, but the other DOI, both
+    PMIDs, the absorbed synth id and the OpenAlex URL all still find it."""
+    s = Store(tmp_path / "s.db")
+    _, a = s.upsert(rec(title="Peer mentoring and hope in care leavers", doi="10.5555/own", source="import", source_id="x1",
+                        openalex="W123"))
+    _, b = s.upsert(rec(title="A different title entirely", doi="10.5555/other", pmid="4242", source="pubmed", source_id="4242"))
+    assert a != b
+    assert s.merge_records([a, b]) == a
+    shown = s.get(a)
+    assert shown["doi"] == "10.5555/other"  # PubMed's DOI wins the merged record's field ...
+    for ref in ("10.5555/own", "https://doi.org/10.5555/OWN", "10.5555/other", "4242", b, a.upper(),
+                "https://openalex.org/W123"):
+        assert s.get(ref)["id"] == a, ref  # ... and every identifier still resolves
+    assert s.get("10.5555/none") is None
+
+
 def test_screening_and_curation_follow_a_merge(tmp_path):
     s = Store(tmp_path / "s.db")
     _, a = s.upsert(rec(pmid="5", title="A study of peer workers in youth mental health services one"))
