@@ -59,8 +59,13 @@ def conflicts(a: dict, b: dict) -> bool:
     return any(a.get(k) and b.get(k) and a[k] != b[k] for k in _IDS)
 
 
+# Letters NFKD does not split into a base letter and an accent ("Nørgaard" must fold to "norgaard").
+_LETTERS = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "đ": "d", "Đ": "D",
+                          "ł": "l", "Ł": "L", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i"})
+
+
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
+    return unicodedata.normalize("NFKD", str(text or "").translate(_LETTERS)).encode("ascii", "ignore").decode()
 
 
 def family_names(authors: list[str]) -> set[str]:

@@ -241,7 +241,7 @@ class Store:
         obs = sorted((json.loads(r["data"]) for r in rows), key=lambda d: (SOURCE_PRIORITY.get(d["source"], 9), d.get("source_id", "")))
         merged: dict = {k: None for k in _SCALARS}
         for k in _SCALARS:
-            merged[k] = _most_complete([o[k] for o in obs if o.get(k)]) if k in _TEXTS else next((o[k] for o in obs if o.get(k)), None)
+            merged[k] = _most_complete([o[k] for o in obs if o.get(k)], k) if k in _TEXTS else next((o[k] for o in obs if o.get(k)), None)
         merged["title"] = merged["title"] or ""
         merged["abstract"] = merged["abstract"] or ""
         merged["journal"] = merged["journal"] or ""
@@ -610,11 +610,28 @@ def is_truncation(short: str, long: str) -> bool:
     return bool(a) and len(a) < len(b) and b.startswith(a)
 
 
-def _most_complete(values: list[str]):
-    """The first value in source order, unless it is a truncation of a later one."""
+_JOURNAL_SMALL = {"of", "and", "the", "for", "in", "on", "&", "de", "la", "und", "fur"}
+
+
+def is_abbreviation(short: str, long: str) -> bool:
+    """True when `short` is `long` abbreviated word by word ("Nord J Psychiatry" of "Nordic Journal
+    of Psychiatry"): each of its words starts the next word of `long` that is not a small word."""
+    a = re.findall(r"[a-z0-9]+", _cut(short))
+    b = [w for w in re.findall(r"[a-z0-9&]+", _cut(long)) if w not in _JOURNAL_SMALL]
+    return bool(a) and len(_cut(short)) < len(_cut(long)) and len(a) == len(b) and all(y.startswith(x) for x, y in zip(a, b))
+
+
+def _poorer(value: str, other: str, key: str = "") -> bool:
+    """`value` says less than `other`: cut short, or (a journal) its abbreviation."""
+    return is_truncation(value, other) or (key == "journal" and is_abbreviation(value, other))
+
+
+def _most_complete(values: list[str], key: str = ""):
+    """The first value in source order, unless it is a truncation (or, for a journal, an
+    abbreviation) of a later one."""
     best = values[0] if values else None
     for v in values[1:]:
-        if isinstance(best, str) and isinstance(v, str) and is_truncation(best, v):
+        if isinstance(best, str) and isinstance(v, str) and _poorer(best, v, key):
             best = v
     return best
 
@@ -629,10 +646,26 @@ def _authors_cut(short: list[str], long: list[str]) -> bool:
     return all(family_names([a]) == family_names([b]) for a, b in zip(names, long))
 
 
+def _authors_poorer(a: list[str], b: list[str]) -> bool:
+    """`a` says less than `b` of the same authors: cut short, or the same names written with less
+    (accents stripped, initials for given names)."""
+    from synth.dedupe import family_name
+
+    if _authors_cut(a, b):
+        return True
+    same = len(a) == len(b) and all(family_name(x) == family_name(y) for x, y in zip(a, b))
+    return same and _richness(a) < _richness(b)
+
+
+def _richness(authors: list[str]) -> tuple[int, int]:
+    text = "".join(authors)
+    return sum(1 for ch in text if ord(ch) > 127), len(text)
+
+
 def _most_complete_authors(lists: list[list[str]]) -> list[str]:
     best = lists[0] if lists else []
     for other in lists[1:]:
-        if _authors_cut(best, other):
+        if _authors_poorer(best, other):
             best = other
     return best
 
@@ -650,9 +683,9 @@ def keep_richer(old: dict, new: dict) -> dict:
             continue
         if now in (None, "", []):
             out[k] = was
-        elif k in _TEXTS and is_truncation(now, was):
+        elif k in _TEXTS and _poorer(now, was, k):
             out[k] = was
-        elif k == "authors" and _authors_cut(now, was):
+        elif k == "authors" and _authors_poorer(now, was):
             out[k] = was
     return out
 

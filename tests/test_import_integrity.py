@@ -93,6 +93,31 @@ def test_complete_text_from_another_source_beats_a_truncated_one(tmp_path):
     assert len(store.provenance(rid)) == 2  # each source's own values stay in its provenance row
 
 
+@pytest.mark.parametrize("second_database", ["CINAHL", ""])
+def test_accents_and_full_journal_names_survive_a_poorer_export(tmp_path, second_database):
+    """The same study from a second export with the accents stripped, one author fewer and the journal
+    abbreviated (another database, or the same export again): the stored record keeps the richer values."""
+    store = Store(tmp_path / "s.db")
+    first = "PsycINFO" if second_database else ""
+    rich = Record(title="Peer mentoring for anxious teenagers: a pilot", doi="10.7777/qa.2024.001", year=2024,
+                  authors=["Nørgaard, Søren", "O'Neill, Aoife"], journal="Nordic Journal of Psychiatry", source="import",
+                  database=first, source_id=f"{first}:doi:10.7777/qa.2024.001".lstrip(":"))
+    _, rid = store.upsert(rich)
+    for authors in (["Norgaard, Soren"], ["Norgaard, Soren", "O'Neill, A"]):
+        poor = Record(title=rich.title, doi=rich.doi, year=2024, authors=authors, journal="Nord J Psychiatry", source="import",
+                      database=second_database, source_id=f"{second_database}:doi:10.7777/qa.2024.001".lstrip(":"))
+        assert store.upsert(poor)[1] == rid
+        rec = store.get(rid)
+        assert rec["authors"] == ["Nørgaard, Søren", "O'Neill, Aoife"] and rec["journal"] == "Nordic Journal of Psychiatry"
+
+
+def test_family_names_fold_letters_without_a_decomposition():
+    from synth.dedupe import family_name
+
+    assert family_name("Nørgaard, Søren") == family_name("Norgaard, S") == "norgaard"
+    assert family_name("Łukasz Wałęsa") == "walesa" and family_name("Sæther, Ida") == "saether"
+
+
 @pytest.mark.parametrize("tail", ['Digital peer support for teens,"An abstract cut', "Digital peer support for teens"])
 def test_csv_row_cut_short_is_quarantined(tail):
     text = "Title,Abstract,Year,DOI\nPeer navigators in youth services,Navigators helped.,2020,10.5555/a\n" + tail
