@@ -83,6 +83,8 @@ class OutputPath(click.Path):
         super().__init__(dir_okay=False, writable=True, **kw)
 
     def convert(self, value, param, ctx):
+        if not str(value).strip():
+            self.fail("give a file name (an empty one was given)", param, ctx)
         value = super().convert(value, param, ctx)
         if str(value) != "-":
             from pathlib import Path
@@ -137,11 +139,25 @@ def _register() -> None:
 _register()
 
 
+def _not_utf8(arg: str) -> bool:
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def main() -> None:
     """Entry point: user errors are one line (exit 2); internal errors never show a traceback
     unless SYNTH_DEBUG=1."""
     from synth.errors import SynthError
 
+    bad = next((a for a in sys.argv[1:] if _not_utf8(a)), None)
+    if bad is not None:
+        # Bytes that are not UTF-8 reach Python as lone surrogates, which SQLite and the tokenizers refuse.
+        shown = bad.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        click.echo(f"Error: argument {shown!r} is not valid UTF-8 text (rename the file, or retype the text)", err=True)
+        sys.exit(2)
     try:
         # Outside standalone mode click *returns* a command's `Exit(n)` code instead of exiting.
         code = cli.main(standalone_mode=False, prog_name="synth")
@@ -172,6 +188,10 @@ def main() -> None:
     except Exception as e:  # noqa: BLE001 - last line of defence against tracebacks
         if os.environ.get("SYNTH_DEBUG"):
             raise
+        if isinstance(e, OSError) and e.filename is not None:
+            # A path the user gave that cannot be written or read (`-o /proc/x.csv`): their input, one line.
+            click.echo(f"Error: cannot use {e.filename}: {e.strerror or type(e).__name__}", err=True)
+            sys.exit(2)
         click.echo(f"Error: internal error: {type(e).__name__}: {e} (set SYNTH_DEBUG=1 for details)", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)

@@ -150,6 +150,10 @@ def load_project(root: Path) -> Project:
         raise SynthError(f"no {CONFIG_NAME} in {root}; run `synth init {root}` first") from None
     except tomllib.TOMLDecodeError as e:
         raise SynthError(f"{path}: invalid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise SynthError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    except OSError as e:
+        raise SynthError(f"{path}: cannot read it ({e.strerror or type(e).__name__})") from None
     unknown = set(cfg.get("sources", {})) - set(SOURCES)
     if unknown:
         raise SynthError(f"{path}: unknown source(s) {', '.join(sorted(unknown))}; known: {', '.join(SOURCES)}")

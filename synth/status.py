@@ -88,7 +88,7 @@ def cutoff(store, since: str | None) -> tuple[str, str, object]:
         return f"refresh run {after}", "after_run", after
     since = since.strip()
     if since.isdigit():
-        if not store.run_exists(int(since)):
+        if len(since) > 18 or not store.run_exists(int(since)):  # (SQLite integers stop at 2**63)
             raise SynthError(f"no run {since}; see `synth status` for run ids")
         return f"run {since} (included)", "from_run", int(since)
     if _DATE.match(since):

@@ -384,10 +384,15 @@ def _replace(path: Path, write) -> None:
     half-written file in place of a reviewer's earlier table (and its curation decisions)."""
     import os
 
+    from xlsxwriter.exceptions import FileCreateError
+
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
     try:
         write(tmp)
         os.replace(tmp, path)
+    except (OSError, FileCreateError) as e:
+        reason = getattr(e, "strerror", None) or getattr(e.args[0] if e.args else None, "strerror", None) or str(e)
+        raise SynthError(f"cannot write {path}: {reason}") from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -5,6 +5,7 @@ covered as they are printed (not as CliRunner's standalone mode prints them).
 """
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -98,6 +99,19 @@ def test_a_large_table_on_a_terminal_is_summarised(run_synth, monkeypatch):
     assert rc == 0 and out == BIG
 
 
+def test_a_table_of_few_but_very_long_lines_is_summarised_too(run_synth, monkeypatch):
+    from synth.commands import tables as cmd
+    from synth import tables
+
+    quotes = "; ".join(["a supporting quote of some length"] * 200)
+    long = "# CMOC review table\n\n| mechanism | quotes |\n|---|---|\n" + "".join(f"| m{i} | {quotes} |\n" for i in range(40))
+    monkeypatch.setattr(tables, "render", lambda project, fmt, mechanism=None: long)
+    monkeypatch.setattr(cmd, "_to_terminal", lambda: True)
+    rc, out, err = run_synth("table")
+    assert rc == 0 and out.startswith("# CMOC review table") and len(out) < 8_000
+    assert "more lines not shown" in err
+
+
 def test_a_large_table_piped_is_written_whole(run_synth, monkeypatch):
     from synth.commands import tables as cmd
     from synth import tables
@@ -128,3 +142,48 @@ def test_check_exits_1_through_the_entry_point_when_store_and_index_disagree(run
     report = json.loads(out)
     assert report["ok"] is False and report["missing"] == 1
     assert code == 1, err
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize("args,says", [
+    (("search", "peer\udcff support"), "not valid UTF-8"),  # bytes that are not UTF-8, as Python receives them
+    (("table", "-o", ""), "give a file name"),
+    (("report", "-o", " "), "give a file name"),
+    (("search", "peer", "--year-from", HUGE), "--year-from"),
+    (("search", "peer", "--year-to", "-" + HUGE), "--year-to"),
+    (("new", "--since", HUGE), "no run"),
+    (("code", "39100001", "--mechanism", "hope_role_modelling", "--accept", "--sentence", HUGE), "--sentence"),
+])
+def test_odd_arguments_are_one_line_errors(run_synth, stored, args, says):
+    rc, out, err = run_synth(*args)
+    assert one_error_line(rc, out, err) and says in err, (rc, err)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs a folder no file can be created in (/proc, Linux)")
+@pytest.mark.parametrize("args", [("table", "-o", "/proc/synth-t.csv"), ("table", "-o", "/proc/synth-t.xlsx"),
+                                  ("export", "--format", "ris", "-o", "/proc/synth-t.ris"), ("report", "-o", "/proc/synth-t.html")])
+def test_an_output_that_cannot_be_created_is_a_one_line_error(run_synth, stored, args):
+    rc, out, err = run_synth(*args)
+    assert one_error_line(rc, out, err) and "/proc/synth-t" in err, (rc, err)
+
+
+def test_a_sheet_that_is_not_a_workbook_is_refused(run_synth, project, stored, tmp_path):
+    fake = tmp_path / "review.xlsx"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    rc, out, err = run_synth("code", "--from", str(fake))
+    assert one_error_line(rc, out, err) and "not a readable .xlsx" in err
+    assert project.store().conn.execute("SELECT COUNT(*) FROM curation").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("what", ["toml bytes", "theory bytes", "theory folder"])
+def test_config_files_that_cannot_be_read_are_one_line_errors(run_synth, project, stored, what):
+    if what == "toml bytes":
+        (project.root / "synth.toml").write_bytes(b'[harvest]\ncontact_email = "\xff"\n')
+    elif what == "theory bytes":
+        Path(project.theory_path).write_bytes(b"mechanisms: \xff\n")
+    else:
+        Path(project.theory_path).mkdir()
+    rc, out, err = run_synth("theory", "show")
+    assert one_error_line(rc, out, err) and ("not UTF-8" in err or "cannot read" in err), (rc, err)

@@ -158,7 +158,7 @@ def evidence_cmd(ctx, mechanism, outcome, context, uncertain, as_json, include_e
 @click.option("--context", "context", default=None, help="Theory context id to accept or reject.")
 @click.option("--accept", "decision", flag_value="accept", help="Add the code (always beats automatic codes).")
 @click.option("--reject", "decision", flag_value="reject", help="Remove the code (always beats automatic codes).")
-@click.option("--sentence", type=int, default=None, help="Curate one evidence sentence (index from `synth show`).")
+@click.option("--sentence", type=click.IntRange(0, 99999), default=None, help="Curate one evidence sentence (index from `synth show`).")
 @click.option("--note", default="", help="A note kept with the decision (shown in the curation sheet).")
 @click.option("--from", "sheet", type=click.Path(dir_okay=False), default=None,
               help="Apply a filled-in curation sheet (`synth table -o review.xlsx`, or review-evidence.csv) all at once.")

@@ -31,8 +31,8 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def filter_options(f):
     for opt in reversed([
-        click.option("--year-from", type=int, help="Only records published in or after this year."),
-        click.option("--year-to", type=int, help="Only records published in or before this year."),
+        click.option("--year-from", type=click.IntRange(1000, 2999), help="Only records published in or after this year."),
+        click.option("--year-to", type=click.IntRange(1000, 2999), help="Only records published in or before this year."),
         click.option("--source", "sources", multiple=True, help="pubmed, europepmc, openalex, crossref or import (repeatable)."),
         click.option("--design", "designs", multiple=True, help=f"Study design (repeatable): {_DESIGN_HELP}."),
         click.option("--mechanism", "mechanisms", multiple=True, help="Mechanism id from the programme theory (repeatable)."),

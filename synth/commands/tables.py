@@ -8,8 +8,11 @@ import click
 
 from synth.cli import OutputPath, pass_ctx, notes_uncoded
 
-_MAX_LINES = 200  # more than this, not asked for in a file: a short summary on a terminal
+_MAX_LINES = 200  # more than this (or _MAX_CHARS), not asked for in a file: a short summary on a terminal
+_MAX_CHARS = 50_000  # a few rows with many quotes are as long as thousands of short ones
 _HEAD_LINES = 30
+_HEAD_CHARS = 6_000
+_LINE_CHARS = 400
 
 
 @click.command("table")
@@ -38,7 +41,7 @@ def table_cmd(ctx, mechanism: str | None, fmt: str | None, output: str | None) -
         if fmt == "xlsx":
             raise SynthError("XLSX needs a file: add -o table.xlsx")
         text = render(ctx.project, fmt, mechanism)
-        if output is None and _to_terminal() and text.count("\n") > _MAX_LINES:
+        if output is None and _to_terminal() and (text.count("\n") > _MAX_LINES or len(text) > _MAX_CHARS):
             _summarise(text, fmt)
         else:
             sys.stdout.write(text)
@@ -56,8 +59,14 @@ def _to_terminal() -> bool:
 def _summarise(text: str, fmt: str) -> None:
     """The first lines, then what was left out and how to get it (a terminal is no place for megabytes)."""
     lines = text.split("\n")
-    sys.stdout.write("\n".join(lines[:_HEAD_LINES]) + "\n")
-    rest = len(lines) - _HEAD_LINES
+    head, used = [], 0
+    for line in lines[:_HEAD_LINES]:
+        if head and used + min(len(line), _LINE_CHARS) > _HEAD_CHARS:
+            break
+        head.append(line if len(line) <= _LINE_CHARS else line[:_LINE_CHARS] + " …")
+        used += len(head[-1]) + 1
+    sys.stdout.write("\n".join(head) + "\n")
+    rest = len(lines) - len(head)
     size = f"{len(text.encode()) / 1e6:.1f} MB" if len(text) > 1e5 else f"{len(text.encode()) / 1e3:.0f} kB"
     ext = {"md": "md", "csv": "csv", "html": "html", "json": "json"}.get(fmt, "md")
     click.echo(f"... {rest:,} more lines not shown (the whole table is {size} of {fmt}). Get it all with "

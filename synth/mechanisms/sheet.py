@@ -149,12 +149,14 @@ def read_sheet(path: Path) -> list[tuple[int, dict]]:
 
 
 def _xlsx_rows(path: Path) -> list[list]:
+    from zipfile import BadZipFile
+
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as e:
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as e:
         raise SheetError(f"{path}: not a readable .xlsx file ({type(e).__name__}); nothing applied") from None
     if SHEET_NAME not in wb.sheetnames:
         raise SheetError(f"{path} has no sheet {SHEET_NAME!r}: not a synth review workbook; nothing applied")

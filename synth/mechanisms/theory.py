@@ -87,7 +87,13 @@ def load_theory(project=None) -> Theory:
     """The project's theory.yaml, or the packaged default when the project has none."""
     if project is not None and theory_path(project).exists():
         path = theory_path(project)
-        return parse_theory(path.read_text(encoding="utf-8"), str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise SynthError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+        except OSError as e:
+            raise SynthError(f"{path}: cannot read it ({e.strerror or type(e).__name__})") from None
+        return parse_theory(text, str(path))
     return parse_theory(default_theory_text(), "default")
 
 
