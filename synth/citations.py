@@ -51,8 +51,28 @@ def citation(rec: dict) -> dict:
             "text": " ".join(parts)}
 
 
+_PARTICLES = {"de", "da", "das", "dos", "di", "du", "del", "della", "van", "von", "der", "den", "ten", "ter", "la", "le", "al", "el", "bin", "ibn"}
+
+
+def family_of(name) -> str:
+    """The family name as written: 'de Vries, Sanne' / 'de Vries S' / 'Sanne de Vries' -> 'de Vries'."""
+    if isinstance(name, dict):
+        return str(name.get("family") or "").strip()
+    name = " ".join(str(name or "").split())
+    if "," in name:
+        return name.split(",", 1)[0].strip()
+    words = name.split(" ")
+    if len(words) > 1 and len(words[-1]) <= 3 and words[-1].replace(".", "").isupper():
+        return " ".join(words[:-1])  # Vancouver: family name, then initials
+    for i, w in enumerate(words[:-1]):
+        if w.lower() in _PARTICLES and i > 0:
+            return " ".join(words[i:])  # "Sanne de Vries"
+    return words[-1] if words else ""
+
+
 def short_citation(rec: dict) -> str:
-    """'Walker et al. 2019', 'Ito 2023', 'Lindqvist & Nørgaard 2021' (for quotes in table cells)."""
-    fams = [short_author(a).split(" ")[0] for a in rec.get("authors") or [] if a and a.strip()]
+    """'Walker et al. 2019', 'Ito 2023', 'Lindqvist & Nørgaard 2021', 'de Vries et al. 2023' (for quotes
+    in table cells and fragment lists)."""
+    fams = [f for f in (family_of(a) for a in rec.get("authors") or [] if a) if f]
     who = fams[0] if len(fams) == 1 else f"{fams[0]} & {fams[1]}" if len(fams) == 2 else f"{fams[0]} et al." if fams else (rec.get("title") or rec["id"])[:40]
     return f"{who} {rec.get('year') or 'n.d.'}"

@@ -16,7 +16,8 @@ def run_brief(run: dict) -> dict:
     return {
         "id": run["id"], "kind": run["kind"], "status": run["status"], "started_at": run["started_at"],
         "finished_at": run["finished_at"], "pid": run["pid"],
-        "new": sum(int(v.get("new") or 0) for v in harvest.values()),
+        "new": (int((s.get("total") or {}).get("new") or 0) if run["kind"] == "import"  # an import's own summary
+                else sum(int(v.get("new") or 0) for v in harvest.values())),
         "failed_sources": [k for k, v in harvest.items() if v.get("status") not in (None, "ok")],
         "embedded": int((s.get("index") or {}).get("embedded") or 0),
         "coded": int((s.get("coding") or {}).get("coded") or 0),

@@ -99,6 +99,28 @@ def test_bad_rows_are_listed_and_nothing_is_applied(review):
     assert _keys(project) == before  # the good row was not applied either
 
 
+def test_one_fragment_accepted_and_rejected_in_the_same_sheet_is_refused(review):
+    """Two rows that decide the same fragment two ways: the sheet says nothing clear, so nothing is applied
+    (the same decision twice is fine)."""
+    project, _ = review
+    run(project, "table", "-o", str(project.root / "review.csv"))
+    sheet = project.root / "review-evidence.csv"
+    rows = _rows(sheet)
+    frag = next(r for r in rows if r["kind"] == "mechanism")
+    frag["decision"] = "accept"
+    twice = dict(frag)
+    rows.append(twice)
+    _write(sheet, rows)
+    code, _, err = run(project, "code", "--from", str(sheet))
+    assert code == 0, err  # accept twice: one decision
+    twice["decision"] = "reject"
+    _write(sheet, rows)
+    before = _keys(project)
+    code, _, err = run(project, "code", "--from", str(sheet))
+    assert code == 2 and f"review-evidence.csv:{len(rows) + 1}:" in err and "to reject here but to accept on row" in err
+    assert _keys(project) == before
+
+
 def test_a_file_that_is_not_a_sheet_is_refused(review):
     project, _ = review
     table = project.root / "review.csv"

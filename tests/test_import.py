@@ -294,3 +294,13 @@ def test_a_jsonl_line_with_an_unknown_source_is_imported_not_stored_under_that_s
     result = read_bytes(line, "jsonl", "export.jsonl")
     assert [r.source for r in result.records] == ["import"]
     assert result.records[0].doi == "10.5555/x"
+
+
+def test_status_counts_the_records_an_import_added(project, tmp_path):
+    ris = tmp_path / "two.ris"
+    ris.write_text("TY  - JOUR\nTI  - Peer mentoring for anxious teenagers\nDO  - 10.7777/st.1\nER  - \n"
+                   "TY  - JOUR\nTI  - Student peer supporters and help-seeking\nDO  - 10.7777/st.2\nER  - \n", encoding="utf-8")
+    assert run(project, "import", str(ris)).exit_code == 0
+    assert run(project, "import", str(ris)).exit_code == 0  # the same file again: nothing new
+    runs = json.loads(run(project, "status", "--json").stdout)["runs"]
+    assert [(r["kind"], r["new"]) for r in runs] == [("import", 0), ("import", 2)]

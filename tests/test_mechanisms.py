@@ -251,7 +251,7 @@ def test_cli_mechanisms_evidence_code(coded):
     res = run(project, "evidence", top["id"], "--json")
     assert res.exit_code == 0
     frags = [json.loads(line) for line in res.output.splitlines()]
-    assert frags and all(f["citation"].startswith("Walker et al., ") and f["record_id"] in f["citation"] for f in frags)
+    assert frags and all(f["citation"].startswith("Walker & Klodnick ") and f["record_id"] in f["citation"] for f in frags)
     res = run(project, "mechanisms")
     assert res.exit_code == 0 and "Evidence by mechanism" in res.output and "near misses" in res.output
     # curation through the CLI

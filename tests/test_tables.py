@@ -33,6 +33,22 @@ def test_citation_authors():
     assert format_authors(["Ito, Ken"]) == "Ito K"
 
 
+@pytest.mark.parametrize("authors,cited", [
+    (["de Vries, Sanne", "Bakker, L", "Mulder F"], "de Vries et al. 2023"),
+    (["de Vries S", "Bakker L"], "de Vries & Bakker 2023"),
+    (["Sanne de Vries"], "de Vries 2023"),
+    (["van der Berg, Jan"], "van der Berg 2023"),
+    (["Walker JS", "Klodnick VV", "Okafor A"], "Walker et al. 2023"),
+])
+def test_short_citations_keep_surname_particles(authors, cited):
+    """Tables, sheets, the report and `synth evidence` cite a study the same way, particles included."""
+    from synth.citations import short_citation
+    from synth.mechanisms.evidence import citation
+
+    rec = {"id": "s1", "authors": authors, "year": 2023}
+    assert short_citation(rec) == cited and citation(rec) == f"{cited} [s1]"
+
+
 def test_rows_are_linked_claims_with_quotes_designs_and_curation(review):
     project, ids = review
     t = build_tables(project)

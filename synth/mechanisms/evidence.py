@@ -16,15 +16,10 @@ ROLE_ORDER = {"finding": 0, "conclusion": 1, "aim": 3, "methods": 4, "background
 
 
 def citation(rec: dict) -> str:
-    """Short citation: first author et al., year [record id]."""
-    authors = rec.get("authors") or []
-    first = ""
-    if authors:
-        a = authors[0]
-        a = a if isinstance(a, str) else (a.get("family") or "")
-        first = a.split(",")[0].strip() if "," in a else (a.split()[0] if a.split() else "")
-    who = f"{first} et al." if first and len(authors) > 1 else (first or "Anon.")
-    return f"{who}, {rec.get('year') or 'n.d.'} [{rec['id']}]"
+    """Short citation, as in the review table, and the record id: 'Walker et al. 2019 [s1a2b3c4d5]'."""
+    from synth.citations import short_citation
+
+    return f"{short_citation(rec)} [{rec['id']}]"
 
 
 def _emergent(store, mechanism: str) -> tuple[str, dict]:

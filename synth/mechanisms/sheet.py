@@ -180,6 +180,7 @@ def parse_decisions(store, theory, path: Path) -> list[dict]:
              "context": {c.id for c in theory.contexts}}
     items, problems = [], []
     live: dict[str, str | None] = {}
+    decided: dict[tuple, tuple[int, str]] = {}  # (record, sentence, kind, code) -> (row, decision)
     for n, row in read_sheet(path):
         decision, change, note = row["decision"].lower(), row["change_to"], row["note"]
         if not (decision or change or note):
@@ -218,6 +219,15 @@ def parse_decisions(store, theory, path: Path) -> list[dict]:
             problems.append(f"{where}: record {rid} has no sentence {idx}")
             continue
         base = {"record_id": rid, "idx": idx, "kind": kind, "note": note}
+        wants = [(code, "reject"), (change, "accept")] if change else [(code, decision)] if decision else []
+        clash = next(((c, d, decided[(rid, idx, kind, c)]) for c, d in wants
+                      if decided.get((rid, idx, kind, c), (0, d))[1] != d), None)
+        if clash:
+            c, d, (first, was) = clash
+            problems.append(f"{where}: {kind} {c} of {rid} sentence {idx} is to {d} here but to {was} on row {first}")
+            continue
+        for c, d in wants:
+            decided.setdefault((rid, idx, kind, c), (n, d))
         if change:
             items.append({**base, "code": code, "decision": "reject"})
             items.append({**base, "code": change, "decision": "accept"})
