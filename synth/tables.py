@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -42,9 +43,6 @@ class Tables:
     left_out: dict = field(default_factory=dict)  # {"excluded": n, "retracted": n}
     retracted: list[dict] = field(default_factory=list)  # citations of retracted studies, with the retraction, left out
 
-    def secondary_marked(self) -> list[dict]:
-        """Review rows for flat files, their mechanism labelled so they are never read as primary counts."""
-        return [{**r, "mechanism_name": f"{r['mechanism_name']} [reviews]"} for r in self.secondary]
 
 
 def _mech_api():
@@ -131,6 +129,9 @@ def mechanism_summary(store, theory, excluded: set[str], mechanism: str | None =
 # ---------------------------------------------------------------------- flat views
 CMOC_COLUMNS = ["Mechanism", "Outcome", "Direction", "Primary studies", "Study designs", "Contexts", "Years",
                 "If-then-because", "Supporting quotes", "Studies", "Human-curated", "Record ids", "Mechanism id", "Outcome id"]
+# CSV and XLSX hold primary and review rows in one sheet: a column says which, and a review row's count
+# is in "Reviews", never in "Primary studies" (so a sum or a filter over that column stays right).
+FILE_COLUMNS = [*CMOC_COLUMNS[:3], "Evidence", "Primary studies", "Reviews", *CMOC_COLUMNS[4:]]
 SUMMARY_COLUMNS = ["Mechanism", "Mechanism id", "Records", "Evidence fragments", "Human-curated records",
                    "Top outcomes", "Top contexts"]
 DIRECTION_LABEL = {"improved": "improved", "no_change": "no change", "worse": "worse", "mixed": "mixed", None: ""}
@@ -168,6 +169,13 @@ def cmoc_flat(row: dict, sep: str = "\n") -> list:
             "yes" if row["curated"] else "no", "; ".join(row["study_ids"]), row["mechanism"], row["outcome"] or ""]
 
 
+def file_flat(row: dict, review: bool = False) -> list:
+    """A configuration as a CSV/XLSX row (FILE_COLUMNS)."""
+    base = cmoc_flat(row)
+    counts = ["", base[3]] if review else [base[3], ""]
+    return [*base[:3], "reviews" if review else "primary studies", *counts, *base[4:]]
+
+
 def summary_flat(s: dict) -> list:
     return [s["name"], s["mechanism"], s["records"], s["fragments"], s["curated"], top_text(s["top_outcomes"]),
             top_text(s["top_contexts"])]
@@ -196,7 +204,8 @@ def _csv_parts(t: Tables) -> dict[str, tuple[list[str], object]]:
     """The three CSV files of a table: {part: (header, rows)}, rows generated as they are written."""
     from synth.mechanisms.sheet import COLUMNS, flat
 
-    return {"table": (CMOC_COLUMNS, (cmoc_flat(r) for r in t.rows + t.secondary_marked())),
+    rows = itertools.chain((file_flat(r) for r in t.rows), (file_flat(r, review=True) for r in t.secondary))
+    return {"table": (FILE_COLUMNS, rows),
             "summary": (SUMMARY_COLUMNS, (summary_flat(s) for s in t.summary)),
             "evidence": (COLUMNS, (flat(r) for r in t.evidence))}
 

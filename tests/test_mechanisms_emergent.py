@@ -117,3 +117,31 @@ def test_limitations_are_not_unexplained_processes():
     assert has_process("Peer workers described feeling drained after young people disclosed self-harm.")
     assert not has_process("The cross-sectional design does not allow the direction of these associations to be determined.")
     assert not has_process("In the absence of a control group, these changes cannot be attributed to peer support.")
+
+
+def test_a_candidate_is_promoted_once_with_phrases_specific_to_it(project):
+    from synth.errors import SynthError
+    from synth.lexical import build_lexical
+    from synth.mechanisms.emergent import mark_promoted, promotion
+    from synth.records import Record
+
+    rng = np.random.default_rng(0)
+    with project.store() as store:
+        rows, table = corpus(rng, 12)
+        load(store, rows)
+        refresh_emergent(store, TableVectors(table))
+        for i in range(20):  # a corpus where "peer support" is everywhere and "horses" is not
+            store.upsert(Record(title=f"Peer support study {i}", abstract="Peer support for young people." + (" Horses." if i == 0 else ""),
+                                pmid=str(1000 + i), source="pubmed", source_id=str(1000 + i)))
+    build_lexical(project)
+    with project.store() as store:
+        from synth.mechanisms import emergent
+
+        assert emergent._specific(project, store, ["peer support", "horses"]) == ["horses"]
+        promo = promotion(project, store, "emergent:E1")
+        assert promo["cluster"] == "E1" and promo["description"] and promo["examples"]
+        mark_promoted(store, "E1", "music_making")
+        with pytest.raises(SynthError, match="promoted already, to 'music_making'"):
+            promotion(project, store, "E1")
+        with pytest.raises(SynthError, match="no emergent candidate"):
+            promotion(project, store, "E9")

@@ -62,25 +62,23 @@ def theory_add(ctx, mechanism_id, name, description, phrases, examples_opt, from
     examples: list[str] = list(examples_opt)
     cluster = None
     if from_emergent:
-        from synth.mechanisms.emergent import list_clusters, mark_promoted
+        from synth.mechanisms.emergent import mark_promoted, promotion
 
-        cid = from_emergent.split(":", 1)[-1].upper()
         with ctx.project.store() as store:
-            found = [c for c in list_clusters(store, include_gone=True) if c["cluster"] == cid]
-        if not found:
-            raise SynthError(f"no emergent candidate {from_emergent!r}; `synth mechanisms` lists them")
-        cluster = found[0]
-        phrases = tuple(phrases) or tuple(cluster["terms"][:6])
-        name = name or cluster["label"].capitalize()
-        description = description or f"Emergent mechanism ({cluster['label']}), e.g.: " + " ".join(e["text"] for e in cluster["examples"][:2])
-        examples = examples or [e["text"] for e in cluster["examples"]]
+            promo = promotion(ctx.project, store, from_emergent)
+        cluster = promo["cluster"]
+        phrases = tuple(phrases) or tuple(promo["phrases"])
+        name, description = name or promo["name"], description or promo["description"]
+        examples = examples or promo["examples"]
     if not description:
         raise SynthError("a mechanism needs a description (--description TEXT or --from-emergent ID)")
     path = add_mechanism(ctx.project, mechanism_id, name, description, list(phrases), examples)
     if cluster:
         with ctx.project.store() as store:
-            mark_promoted(store, cluster["cluster"], mechanism_id)
-    click.echo(f"Added mechanism {mechanism_id} to {path}; the corpus is re-coded by `synth mechanisms --recode` or the next refresh.")
+            mark_promoted(store, cluster, mechanism_id)
+    shown = f" (phrases: {', '.join(phrases)})" if phrases else " (no phrases)"
+    click.echo(f"Added mechanism {mechanism_id}{shown} to {path}; the corpus is re-coded by `synth mechanisms --recode` "
+               "or the next refresh.")
 
 
 # ---------------------------------------------------------------------- mechanisms

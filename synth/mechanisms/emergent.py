@@ -189,6 +189,45 @@ def cluster_members(store, cluster_id: str) -> list[tuple[str, int]]:
         "SELECT record_id, idx FROM emergent_members WHERE cluster_id=? ORDER BY record_id, idx", (cid,))]
 
 
+# A promoted mechanism's phrases are lexical hints for the coder: a phrase in many records ("peer
+# support", "young people") would code the mechanism everywhere.
+PHRASE_MAX_DF = 0.1
+
+
+def promotion(project, store, ref: str) -> dict:
+    """What promoting emergent candidate REF ("E3" or "emergent:E3") adds to the theory: name,
+    description, phrases (its terms, less those common in the corpus) and examples. SynthError for an
+    unknown candidate or one already promoted."""
+    from synth.errors import SynthError
+
+    cid = ref.split(":", 1)[-1].upper()
+    found = [c for c in list_clusters(store, include_gone=True) if c["cluster"] == cid]
+    if not found:
+        raise SynthError(f"no emergent candidate {ref!r}; `synth mechanisms` lists them")
+    c = found[0]
+    if c["promoted_to"]:
+        raise SynthError(f"{cid} was promoted already, to {c['promoted_to']!r}; edit theory.yaml to change that mechanism")
+    return {"cluster": cid, "name": c["label"].capitalize(),
+            "description": f"Emergent mechanism ({c['label']}), e.g.: " + " ".join(e["text"] for e in c["examples"][:2]),
+            "phrases": _specific(project, store, c["terms"])[:6], "examples": [e["text"] for e in c["examples"]]}
+
+
+def _specific(project, store, terms: list[str]) -> list[str]:
+    """TERMS whose rarest word is in under PHRASE_MAX_DF of the records (all of them before a lexical index exists)."""
+    from synth.lexical import LexicalIndex
+
+    lex = LexicalIndex.load(project)
+    if lex is None or not lex.ids:
+        return list(terms)
+    n = len(lex.ids)
+    out = []
+    for t in terms:
+        stems = lex.tokenize(t)
+        if stems and min(lex.df(x) for x in stems) / n < PHRASE_MAX_DF:
+            out.append(t)
+    return out
+
+
 def mark_promoted(store, cluster_id: str, mechanism_id: str) -> None:
     store.conn.execute("UPDATE emergent_clusters SET status='promoted', promoted_to=? WHERE id=?",
                        (mechanism_id, cluster_id.split(":", 1)[-1]))
