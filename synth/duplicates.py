@@ -116,6 +116,12 @@ def merge(store, ref_a: str, ref_b: str) -> str:
     return target
 
 
+def were_kept_apart(store, ref_a: str, ref_b: str) -> bool:
+    """Whether a person decided earlier that A and B are different studies."""
+    a, b = _pair(store, ref_a, ref_b)
+    return kept_apart(store.conn, a, b)
+
+
 def keep_apart(store, ref_a: str, ref_b: str) -> tuple[str, str]:
     """A person's decision: the two records are different studies, never to be merged."""
     a, b = _pair(store, ref_a, ref_b)

@@ -208,6 +208,8 @@ def render_report(data: dict) -> str:
 def write_report(project, path="report.html") -> Path:
     """Write the self-contained HTML report; returns its path."""
     path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise SynthError(f"the report is one HTML page: give a .html file name, not {path.name!r}")
     html_text = render_report(build_report(project))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

@@ -187,3 +187,30 @@ def test_config_files_that_cannot_be_read_are_one_line_errors(run_synth, project
         Path(project.theory_path).mkdir()
     rc, out, err = run_synth("theory", "show")
     assert one_error_line(rc, out, err) and ("not UTF-8" in err or "cannot read" in err), (rc, err)
+
+
+@pytest.mark.parametrize("args,says", [
+    (("search", "peer", "--json", "--csv"), "--json and --csv"),
+    (("code", "39100001", "--note", "a note with nothing to go with"), "--note goes with a decision"),
+    (("report", "-o", "report.pdf"), "give a .html file name"),
+])
+def test_options_that_would_be_ignored_are_refused(run_synth, stored, args, says):
+    rc, out, err = run_synth(*args)
+    assert one_error_line(rc, out, err) and says in err, (rc, err)
+
+
+def test_designs_and_sources_are_read_as_people_type_them():
+    from synth.commands.search import _filters
+
+    f = _filters(None, None, ("PubMed",), ("RCT", "mixed-methods,Qualitative"), (), False)
+    assert f.designs == ("rct", "mixed_methods", "qualitative") and f.sources == ("pubmed",)
+
+
+def test_merging_a_pair_kept_apart_says_it_replaces_that_decision(run_synth, project):
+    store = project.store()
+    a = store.upsert(Record(title="Peer mentoring for care leavers", pmid="1", source="pubmed", source_id="1"))[1]
+    b = store.upsert(Record(title="A study of something else", pmid="2", source="pubmed", source_id="2"))[1]
+    store.close()
+    assert run_synth("duplicates", "keep-apart", a, b)[0] == 0
+    rc, _, err = run_synth("duplicates", "merge", a, b)
+    assert rc == 0 and "replaces the earlier decision to keep" in err and f"into {a}" in err

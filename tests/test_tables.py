@@ -242,3 +242,13 @@ def test_a_sheet_too_long_for_excel_is_refused_and_the_old_file_kept(review, mon
     assert code == 2 and "more than Excel's" in err and "-o review.csv" in err and "Traceback" not in err
     assert path.read_bytes() == b"the reviewer's earlier sheet, with decisions"
     assert [p.name for p in project.root.iterdir() if ".tmp" in p.name] == []
+
+
+def test_if_then_because_names_settings_once():
+    from synth.mechanisms.cmoc import statement
+    from synth.mechanisms.theory import load_theory
+
+    t = load_theory(None)
+    line = statement(t, "hope_role_modelling", "help_seeking", "improved", ["clinical_service", "community", "adolescents"])
+    assert line.startswith("In clinical mental health service and community settings, for adolescents, when peer support")
+    assert "setting settings" not in line

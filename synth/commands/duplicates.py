@@ -103,9 +103,12 @@ def merge_cmd(ctx, a: str, b: str) -> None:
 
     store = ctx.project.store()
     try:
+        overrides = D.were_kept_apart(store, a, b)
         target = D.merge(store, a, b)
     finally:
         store.close()
+    if overrides:
+        click.echo(f"note: this replaces the earlier decision to keep {a} and {b} apart", err=True)
     click.echo(f"merged {a} and {b} into {target}", err=True)
 
 

@@ -42,8 +42,9 @@ def import_cmd(ctx, files: tuple[str, ...], fmt: str, database: str | None, as_j
     run_id = store.start_run("import")
     try:
         summary = _store_with_progress(store, parsed, run_id, quiet=as_json)
-    except BaseException:
-        store.finish_run(run_id, "failed", {})
+    except BaseException as e:
+        # What stopped it, for `synth status` (Ctrl-C included); records stored before it stay stored.
+        store.finish_run(run_id, "failed", {"error": f"{type(e).__name__}: {e}".rstrip(": ")})
         raise
     store.finish_run(run_id, "ok", summary)
     if as_json:

@@ -121,7 +121,7 @@ def mechanisms_cmd(ctx, as_json, recode, force):
 @notes_uncoded
 def evidence_cmd(ctx, mechanism, outcome, context, uncertain, as_json, include_excluded):
     """Evidence fragments for MECHANISM (a theory id or emergent:E1), findings first, with citations."""
-    from synth.mechanisms.evidence import fragments
+    from synth.mechanisms.evidence import fragments, label
     from synth.mechanisms.theory import load_theory
     from synth.screening import excluded_ids
 
@@ -129,6 +129,8 @@ def evidence_cmd(ctx, mechanism, outcome, context, uncertain, as_json, include_e
     with ctx.project.store() as store:
         excl = set() if include_excluded else excluded_ids(store)
         frags = fragments(store, theory, mechanism, outcome, context, excl, uncertain)
+        mid = frags[0]["mechanism"] if frags else mechanism
+        name = label(store, theory, mid)
     if as_json:
         for f in frags:
             _out(f)
@@ -136,9 +138,8 @@ def evidence_cmd(ctx, mechanism, outcome, context, uncertain, as_json, include_e
     from rich.markup import escape
 
     con = render.console()
-    mid = frags[0]["mechanism"] if frags else mechanism
     kind = "uncertain fragment(s)" if uncertain else "fragment(s)"
-    con.print(f"[bold]{escape(mid)}[/] {escape(theory.names().get(mid, mid))}: {len(frags)} {kind} "
+    con.print(f"[bold]{escape(mid)}[/] {escape(name)}: {len(frags)} {kind} "
               f"from {len({f['record_id'] for f in frags})} record(s)")
     width = con.width
     render.rows(render.wrapped(f"• {f['text']}", width) + "\n  " + click.style(f"{f['citation']} · sentence {f['idx']} · {f['role'] or '-'} · "
@@ -181,8 +182,8 @@ def code_cmd(ctx, record, mechanism, outcome, context, decision, sentence, note,
     if sum(bool(x) for x in (sheet, undo, record)) > 1:
         raise SynthError("give a record id, or --from FILE, or --undo (one at a time)")
     if sheet or undo:
-        if given or decision or sentence is not None:
-            raise SynthError("--from and --undo take no record, code or decision options")
+        if given or decision or sentence is not None or note:
+            raise SynthError("--from and --undo take no record, code, decision or note options")
         with ctx.project.store() as store:
             done = _apply_sheet(store, load_theory(ctx.project), sheet) if sheet else undo_last(store)
         if undo and done is None:
@@ -205,6 +206,8 @@ def code_cmd(ctx, record, mechanism, outcome, context, decision, sentence, note,
                          "(or neither, to show the record's codes)")
     if sentence is not None and not given:
         raise SynthError("--sentence needs a code and --accept or --reject")
+    if note and not given:
+        raise SynthError("--note goes with a decision: --mechanism M (or --outcome/--context) and --accept or --reject")
     with ctx.project.store() as store:
         if given:
             kind, code = given[0]

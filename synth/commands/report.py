@@ -14,8 +14,10 @@ from synth.cli import OutputPath, pass_ctx
 def report_cmd(ctx, output: str) -> None:
     """Write one self-contained HTML report that opens offline.
 
-    Harvest flow (PRISMA style), an evidence map of the records coloured by mechanism,
-    the CMOC rows and evidence per mechanism, and what changed since the previous refresh.
+    The flow of records (PRISMA 2020 style), the evidence map (mechanism x outcome, primary
+    studies per cell, coloured by direction, linked to the quotes), the configurations and evidence
+    per mechanism, reviews, ongoing and retracted studies apart, and what changed since the
+    previous refresh.
     """
     from synth.report import write_report
 

@@ -13,6 +13,7 @@ import sys
 import click
 
 from synth.cli import notes_uncoded, pass_ctx
+from synth.errors import SynthError
 from synth.commands import render
 from synth.details import record_details
 
@@ -45,8 +46,15 @@ def filter_options(f):
 def _filters(year_from, year_to, sources, designs, mechanisms, include_excluded):
     from synth.search import Filters
 
-    return Filters(year_from=year_from, year_to=year_to, sources=_split(sources), designs=_split(designs),
+    # Ids are lower_snake_case; people type "RCT" or "mixed-methods" as the table shows them.
+    designs = tuple(d.lower().replace("-", "_").replace(" ", "_") for d in _split(designs))
+    return Filters(year_from=year_from, year_to=year_to, sources=tuple(x.lower() for x in _split(sources)), designs=designs,
                    mechanisms=_split(mechanisms), include_excluded=include_excluded)
+
+
+def _one_format(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        raise SynthError("--json and --csv cannot be used together; choose one")
 
 
 def _searcher(ctx):
@@ -56,8 +64,6 @@ def _searcher(ctx):
 
 
 def _check_k(k: int) -> None:
-    from synth.errors import SynthError
-
     if k < 1:
         raise SynthError("-k must be at least 1")
 
@@ -81,6 +87,7 @@ def search_cmd(ctx, query, k, year_from, year_to, sources, designs, mechanisms, 
 
     query = check_query(query)  # before opening anything: a bad query fails fast
     _check_k(k)
+    _one_format(as_json, as_csv)
     s = _searcher(ctx)
     try:
         results = s.search(query, k=k, filters=_filters(year_from, year_to, sources, designs, mechanisms, include_excluded))
@@ -126,6 +133,7 @@ def show_cmd(ctx, ref, as_json):
 def similar_cmd(ctx, ref, k, year_from, year_to, sources, designs, mechanisms, include_excluded, as_json, as_csv):
     """Records nearest in meaning to record ID (by their stored vectors)."""
     _check_k(k)
+    _one_format(as_json, as_csv)
     s = _searcher(ctx)
     try:
         rec, results = s.similar(ref, k=k, filters=_filters(year_from, year_to, sources, designs, mechanisms, include_excluded))

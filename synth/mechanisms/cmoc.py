@@ -14,6 +14,8 @@ with the evidence, not with the product of codes.
 
 from __future__ import annotations
 
+import re
+
 from collections import Counter, defaultdict
 
 from synth.mechanisms.codes import Coded, coded, relevance_min
@@ -126,7 +128,8 @@ def statement(theory, mechanism: str, outcome: str | None, direction: str | None
     "In school or college settings, for adolescents, when peer support works through …, stigma falls because …"."""
     names = theory.names()
     dims = {c.id: c.dimension for c in theory.contexts}
-    settings = [names.get(c, c).lower() for c in contexts if dims.get(c) == "setting"][:2]
+    # "Community setting" + "settings" would read "community setting settings"
+    settings = [re.sub(r"\s+settings?$", "", names.get(c, c).lower()) for c in contexts if dims.get(c) == "setting"][:2]
     groups = [names.get(c, c) for c in contexts if dims.get(c) == "population"][:2]
     where = ", ".join(p for p in (f"In {_join(settings)} settings" if settings else "",
                                   f"for {_join([g[0].lower() + g[1:] if not g[:2].isupper() else g for g in groups])}" if groups else "") if p)

@@ -22,6 +22,15 @@ def citation(rec: dict) -> str:
     return f"{short_citation(rec)} [{rec['id']}]"
 
 
+def label(store, theory, mechanism: str) -> str:
+    """What a mechanism is called: its name in the theory, or an emergent candidate's label."""
+    if is_emergent(mechanism):
+        cid = mechanism.split(":", 1)[-1].upper()
+        found = [c for c in list_clusters(store, include_gone=True) if c["cluster"] == cid]
+        return f"emergent candidate: {found[0]['label']}" if found else mechanism
+    return theory.names().get(mechanism, mechanism)
+
+
 def _emergent(store, mechanism: str) -> tuple[str, dict]:
     cid = mechanism.split(":", 1)[-1].upper()
     if not any(c["cluster"] == cid for c in list_clusters(store, include_gone=True)):
