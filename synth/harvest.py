@@ -7,6 +7,7 @@ in a subprocess through `synth harvest`).
 
 from __future__ import annotations
 
+import signal
 from datetime import date
 
 from synth.errors import SynthError
@@ -31,6 +32,9 @@ def resolve_sources(project, sources=None) -> list[str]:
         if unknown:
             raise SynthError(f"unknown source {unknown[0]!r}; known: {', '.join(SOURCES)}")
         return list(dict.fromkeys(sources))
+    for s in SOURCES:
+        if not isinstance(project.source(s).get("enabled", True), bool):  # "no" is a true string in TOML
+            raise SynthError(f"[sources.{s}] enabled must be true or false, got {project.source(s).get('enabled')!r}")
     chosen = [s for s in SOURCES if project.source(s).get("enabled", True)]
     if not chosen:
         raise SynthError("no source is enabled in synth.toml ([sources.<name>] enabled = true)")
@@ -97,7 +101,18 @@ def run_harvest(project, sources=None, since=None, until=None, max_records=None,
         for name in chosen
     }
     classes = spider_classes()
-    process = CrawlerProcess(settings)
+    stopped: list[int] = []
+
+    class Process(CrawlerProcess):
+        """Scrapy's own shutdown (first signal: finish the pages in flight; second: stop now), noting
+        that a person or a service manager asked to stop, so the caller stops too."""
+
+        def _signal_shutdown(self, signum, frame):
+            stopped.append(signum)
+            super()._signal_shutdown(signum, frame)
+
+    saved = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
+    process = Process(settings)
     for name in chosen:
         process.crawl(classes[name], project=project, state=states[name])
     try:
@@ -105,6 +120,10 @@ def run_harvest(project, sources=None, since=None, until=None, max_records=None,
             ui.start()
         process.start()
     finally:
+        # Scrapy leaves its handlers installed after the crawl; they would swallow Ctrl-C and SIGTERM
+        # for the rest of a refresh (indexing, coding), which must stay stoppable.
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
         if ui:
             ui.stop()
     summary = {}
@@ -113,10 +132,15 @@ def run_harvest(project, sources=None, since=None, until=None, max_records=None,
             st.finish("did not start (see data/logs/harvest.log)")
         summary[name] = {**st.summary(), "run_id": run_id}
     if own_run:
-        status = "ok" if all(s["status"] == "ok" for s in summary.values()) else "failed"
+        status = "interrupted" if stopped else "ok" if all(s["status"] == "ok" for s in summary.values()) else "failed"
         store.finish_run(run_id, status, summary)
     store.close()
+    if stopped:  # what was stored stays stored; the next harvest or refresh resumes from the saved windows
+        raise KeyboardInterrupt(f"stopped by signal {stopped[0]}")
     return summary
+
+
+_STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, n))
 
 
 class _Progress:

@@ -30,17 +30,24 @@ def plan_windows(project, store, sources=None, until: date | None = None) -> dic
     from synth.harvest import last_window_end
 
     harvest = project.section("harvest")
-    try:
-        overlap = timedelta(days=int(harvest.get("overlap_days", 7)))
-    except (TypeError, ValueError):
-        from synth.errors import SynthError
+    from synth.errors import SynthError
 
-        raise SynthError(f"[harvest] overlap_days must be a whole number of days, got {harvest.get('overlap_days')!r}") from None
+    raw = harvest.get("overlap_days", 7)
+    try:
+        days = int(raw)
+        if days < 0 or isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            raise ValueError
+    except (TypeError, ValueError):
+        # A negative overlap would start after the last window's end and skip what was entered in between.
+        raise SynthError(f"[harvest] overlap_days must be a whole number of days, 0 or more; got {raw!r}") from None
+    overlap = timedelta(days=days)
     floor = parse_day(harvest.get("since") or "2000-01-01", "[harvest] since")
     until = until or (parse_day(harvest["until"], "[harvest] until") if harvest.get("until") else date.today())
     plan = {}
     for name in sources or SOURCES:
         cfg = project.source(name)
+        if not isinstance(cfg.get("enabled", True), bool):
+            raise SynthError(f"[sources.{name}] enabled must be true or false, got {cfg.get('enabled')!r}")
         if not sources and not cfg.get("enabled", True):
             continue
         end = last_window_end(store, name, cfg["query"])
@@ -111,9 +118,10 @@ def refresh(project, sources=None, wait: bool = False, progress: bool = True, ph
                 _say(phases, "code")
                 summary["coding"] = _code(project, progress)
             except BaseException as e:  # noqa: BLE001 - record the failure, then let it propagate
-                summary["status"] = "failed"
-                summary["error"] = f"{type(e).__name__}: {e}"
-                store.finish_run(run_id, "failed", summary)
+                # Ctrl-C or SIGTERM (through the harvest's Scrapy shutdown) is a person's or cron's stop, not a failure
+                summary["status"] = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+                summary["error"] = f"{type(e).__name__}: {e}".rstrip(": ")
+                store.finish_run(run_id, summary["status"], summary)
                 raise
             summary["status"] = "partial" if summary["failed_sources"] else "ok"
             summary["totals"] = totals(summary)

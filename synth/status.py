@@ -13,8 +13,14 @@ def run_brief(run: dict) -> dict:
     s = run.get("summary") or {}
     harvest = s.get("harvest") if isinstance(s.get("harvest"), dict) else (s if run["kind"] == "harvest" else {})
     harvest = {k: v for k, v in (harvest or {}).items() if isinstance(v, dict)}
+    status = run["status"]
+    if status == "running" and run.get("pid"):
+        from synth.lock import pid_alive
+
+        if not pid_alive(str(run["pid"])):
+            status = "killed"  # its process is gone; the next refresh records it so (close_abandoned_runs)
     return {
-        "id": run["id"], "kind": run["kind"], "status": run["status"], "started_at": run["started_at"],
+        "id": run["id"], "kind": run["kind"], "status": status, "started_at": run["started_at"],
         "finished_at": run["finished_at"], "pid": run["pid"],
         "new": (int((s.get("total") or {}).get("new") or 0) if run["kind"] == "import"  # an import's own summary
                 else sum(int(v.get("new") or 0) for v in harvest.values())),

@@ -214,3 +214,27 @@ def test_merging_a_pair_kept_apart_says_it_replaces_that_decision(run_synth, pro
     assert run_synth("duplicates", "keep-apart", a, b)[0] == 0
     rc, _, err = run_synth("duplicates", "merge", a, b)
     assert rc == 0 and "replaces the earlier decision to keep" in err and f"into {a}" in err
+
+
+@pytest.mark.parametrize("toml,says", [
+    ('[harvest]\noverlap_days = -30\n', "overlap_days must be a whole number of days, 0 or more"),
+    ('[sources.pubmed]\nenabled = "no"\n', "enabled must be true or false"),
+])
+def test_config_values_that_would_skip_or_misread_sources_are_refused(run_synth, project, toml, says):
+    (project.root / "synth.toml").write_text(toml, encoding="utf-8")
+    rc, out, err = run_synth("refresh")
+    assert one_error_line(rc, out, err) and says in err, (rc, err)
+
+
+def test_status_does_not_call_a_run_whose_process_is_gone_running(run_synth, project):
+    import json
+    import subprocess
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    store = project.store()
+    run_id = store.start_run("refresh")
+    store.conn.execute("UPDATE runs SET pid=? WHERE id=?", (gone.pid, run_id))
+    store.close()
+    rc, out, _ = run_synth("status", "--json")
+    assert rc == 0 and json.loads(out)["runs"][0]["status"] == "killed"

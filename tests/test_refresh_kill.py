@@ -121,3 +121,32 @@ def test_sigkill_at_random_points_is_completed_by_the_next_refresh(tmp_path):
         assert rc == 0, err
         assert again["totals"] == {"new": 0, "updated": 0, "merged": 0, "quarantined": 0, "failed_requests": 0,
                                    "embedded": 0, "removed_from_index": 0, "recoded": 0}
+
+
+@pytest.mark.parametrize("phase", ["harvest", "index"])
+def test_ctrl_c_stops_a_refresh_in_any_phase_and_the_next_one_completes(tmp_path, phase):
+    """Ctrl-C (SIGINT, as a terminal or `systemctl stop`'s SIGTERM would) stops a refresh where it is:
+    during the crawl (after Scrapy finishes the pages in flight) and after it (Scrapy's handlers must
+    not outlive the crawl). Exit 130, the run is logged as interrupted, and the next refresh completes."""
+    from synth.fakeapi import Faults
+
+    # A slow API keeps the crawl busy long enough to be interrupted in it.
+    with FakeAPIServer(generate_corpus(30, seed=11), faults=Faults(delay=0.3 if phase == "harvest" else 0.0)) as api:
+        project = make_project(tmp_path / "review", api)
+        w = Watched(project, "refresh")
+        assert w.wait_phase(phase)
+        time.sleep(0.5 if phase == "harvest" else 0.0)
+        assert w.proc.poll() is None, "the refresh ended before it could be interrupted"
+        os.kill(w.proc.pid, signal.SIGINT)
+        rc = w.wait(timeout=120)
+        assert rc == 130 and "Interrupted." in w.stderr, w.stderr[-2000:]
+        if phase == "harvest":
+            assert "index" not in w.phases()  # it stopped, rather than indexing a partial harvest
+        store = load_project(project).store()
+        run = store.runs(1)[0]
+        store.close()
+        assert run["kind"] == "refresh" and run["status"] == "interrupted", run
+        rc, summary, err = refresh_json(project)
+        assert rc == 0 and summary["status"] == "ok", err[-2000:]
+        assert_complete_and_unique(project, api)
+        index_agrees(project)
