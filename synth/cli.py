@@ -161,8 +161,8 @@ def main() -> None:
     try:
         # Outside standalone mode click *returns* a command's `Exit(n)` code instead of exiting.
         code = cli.main(standalone_mode=False, prog_name="synth")
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except click.exceptions.Abort:  # click's form of a KeyboardInterrupt (Ctrl-C, or a refresh told to stop)
+        click.echo("Interrupted.", err=True)
         sys.exit(130)
     except click.exceptions.NoArgsIsHelpError as e:
         e.show()  # a group run bare: its help, as click does

@@ -77,51 +77,56 @@ def run_harvest(project, sources=None, since=None, until=None, max_records=None,
         if not str(cfg.get("base_url") or "").startswith(("http://", "https://")):
             raise SynthError(f"[sources.{name}] base_url must be an http(s) URL, got {cfg.get('base_url')!r}")
 
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.settings import Settings
-
-    from spiders.state import SourceRun
-
-    store = project.store()
-    own_run = run_id is None
-    if own_run:
-        run_id = store.start_run("harvest")
-    log_dir = project.data_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings()
-    settings.setmodule("spiders.settings", priority="project")
-    settings.set("LOG_FILE", str(log_dir / "harvest.log"), priority="cmdline")
-    settings.set("LOG_FILE_APPEND", True, priority="cmdline")
-
-    ui = _Progress(chosen) if progress else None
-    states = {
-        name: SourceRun(name, store, run_id, project.source(name)["query"], *windows[name],
-                        max_records=int(max_records) if max_records is not None else None,
-                        on_change=ui.update if ui else None)
-        for name in chosen
-    }
-    classes = spider_classes()
+    # From here until Scrapy installs its own handlers (in process.start), a stop (Ctrl-C, SIGTERM) is
+    # only noted: a KeyboardInterrupt raised inside Scrapy's start-up would fail a source and let the
+    # refresh go on. Scrapy's handlers, once installed, also note it (Process below); all are removed
+    # after the crawl, or they would swallow a stop for the rest of a refresh (indexing, coding).
     stopped: list[int] = []
-
-    class Process(CrawlerProcess):
-        """Scrapy's own shutdown (first signal: finish the pages in flight; second: stop now), noting
-        that a person or a service manager asked to stop, so the caller stops too."""
-
-        def _signal_shutdown(self, signum, frame):
-            stopped.append(signum)
-            super()._signal_shutdown(signum, frame)
-
     saved = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
-    process = Process(settings)
-    for name in chosen:
-        process.crawl(classes[name], project=project, state=states[name])
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, lambda signum, frame: stopped.append(signum))
+    ui = None
     try:
+        from scrapy.crawler import CrawlerProcess
+        from scrapy.settings import Settings
+
+        from spiders.state import SourceRun
+
+        class Process(CrawlerProcess):
+            """Scrapy's own shutdown (first signal: finish the pages in flight; second: stop now),
+            noting that a person or a service manager asked to stop, so the caller stops too."""
+
+            def _signal_shutdown(self, signum, frame):
+                stopped.append(signum)
+                super()._signal_shutdown(signum, frame)
+
+        store = project.store()
+        own_run = run_id is None
+        if own_run:
+            run_id = store.start_run("harvest")
+        log_dir = project.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        settings = Settings()
+        settings.setmodule("spiders.settings", priority="project")
+        settings.set("LOG_FILE", str(log_dir / "harvest.log"), priority="cmdline")
+        settings.set("LOG_FILE_APPEND", True, priority="cmdline")
+
+        ui = _Progress(chosen) if progress else None
+        states = {
+            name: SourceRun(name, store, run_id, project.source(name)["query"], *windows[name],
+                            max_records=int(max_records) if max_records is not None else None,
+                            on_change=ui.update if ui else None)
+            for name in chosen
+        }
+        classes = spider_classes()
+        process = Process(settings)
+        for name in chosen:
+            process.crawl(classes[name], project=project, state=states[name])
         if ui:
             ui.start()
-        process.start()
+        if not stopped:
+            process.start()
     finally:
-        # Scrapy leaves its handlers installed after the crawl; they would swallow Ctrl-C and SIGTERM
-        # for the rest of a refresh (indexing, coding), which must stay stoppable.
         for sig, handler in saved.items():
             signal.signal(sig, handler)
         if ui:
