@@ -131,7 +131,10 @@ def test_ctrl_c_stops_a_refresh_in_any_phase_and_the_next_one_completes(tmp_path
     from synth.fakeapi import Faults
 
     # A slow API keeps the crawl busy long enough to be interrupted in it.
-    with FakeAPIServer(generate_corpus(30, seed=11), faults=Faults(delay=0.3 if phase == "harvest" else 0.0)) as api:
+    # For the index phase, enough records that embedding them lasts well past the moment the signal
+    # is sent (with 30 it could finish in the gap between the liveness check and the signal).
+    corpus = generate_corpus(30 if phase == "harvest" else 240, seed=11)
+    with FakeAPIServer(corpus, faults=Faults(delay=0.3 if phase == "harvest" else 0.0)) as api:
         project = make_project(tmp_path / "review", api)
         w = Watched(project, "refresh")
         assert w.wait_phase(phase)
